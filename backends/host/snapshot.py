@@ -1,0 +1,174 @@
+"""`HostView` answered from a recorded snapshot (fixtures, demo, bug reports, benchmarks).
+
+A snapshot is the log of every question a resolver asked a real host and its answer
+(or errno), so replaying it reproduces the exact picture without the host:
+
+    {"format": "kata-console-host/1", "description": "...",
+     "mountinfo": {"self": "<text>", "<pid>": "<text>"},
+     "calls": {"read_text": {path: text | {"errno": n}}, "realpath": {...},
+               "listdir": {...}, "stat": {path: {"mode","dev","ino","rdev","size"} | {"errno": n}},
+               "lstat": {...}, "statfs_type": {...}, "loop_status": {name: {...}}}}
+
+A question the snapshot has no answer for gets ENOENT, like a path that is not there.
+`RecordingHost` wraps a live `HostView` and produces such a snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kata_console.engine.ports import FileStat, HostView, LoopStatus
+
+FORMAT = "kata-console-host/1"
+_METHODS = ("read_text", "realpath", "listdir", "stat", "lstat", "statfs_type", "loop_status")
+
+
+class SnapshotError(ValueError):
+    """The file is not a usable host snapshot."""
+
+
+def _fail(code: int, key: str) -> OSError:
+    return OSError(code, os.strerror(code), key)
+
+
+class SnapshotHost:
+    """A recorded host. Unknown questions answer ENOENT."""
+
+    def __init__(self, data: dict[str, Any], source: str = "<snapshot>") -> None:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise SnapshotError(f"{source}: not a {FORMAT} host snapshot")
+        self.source = source
+        self.description = str(data.get("description", ""))
+        self._mountinfo = {str(k): str(v) for k, v in (data.get("mountinfo") or {}).items()}
+        calls = data.get("calls") or {}
+        self._calls: dict[str, dict[str, Any]] = {m: dict(calls.get(m) or {}) for m in _METHODS}
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SnapshotHost:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise SnapshotError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+        return cls(data, str(path))
+
+    def read_mountinfo(self, pid: int | None = None) -> str:
+        key = "self" if pid is None else str(pid)
+        if key not in self._mountinfo:
+            raise _fail(errno.ENOENT, f"/proc/{key}/mountinfo")
+        return self._mountinfo[key]
+
+    def _answer(self, method: str, key: str) -> Any:
+        value = self._calls[method].get(key)
+        if value is None:
+            raise _fail(errno.ENOENT, key)
+        if isinstance(value, dict) and "errno" in value and len(value) == 1:
+            raise _fail(int(value["errno"]), key)
+        return value
+
+    def read_text(self, path: str) -> str:
+        return str(self._answer("read_text", path))
+
+    def realpath(self, path: str) -> str:
+        return str(self._answer("realpath", path))
+
+    def listdir(self, path: str) -> list[str]:
+        return list(self._answer("listdir", path))
+
+    def stat(self, path: str) -> FileStat:
+        return FileStat(**self._answer("stat", path))
+
+    def lstat(self, path: str) -> FileStat:
+        try:
+            return FileStat(**self._answer("lstat", path))
+        except OSError:
+            if path in self._calls["lstat"]:
+                raise
+            return self.stat(path)
+
+    def statfs_type(self, path: str) -> int:
+        return int(self._answer("statfs_type", path))
+
+    def loop_status(self, name: str) -> LoopStatus:
+        return LoopStatus(**self._answer("loop_status", name))
+
+
+class RecordingHost:
+    """Wraps a live `HostView` and remembers every answer, to save as a snapshot."""
+
+    def __init__(self, inner: HostView, description: str = "") -> None:
+        self.inner = inner
+        self.description = description
+        self._mountinfo: dict[str, str] = {}
+        self._calls: dict[str, dict[str, Any]] = {m: {} for m in _METHODS}
+
+    def read_mountinfo(self, pid: int | None = None) -> str:
+        text = self.inner.read_mountinfo(pid)
+        self._mountinfo["self" if pid is None else str(pid)] = text
+        return text
+
+    def _record(self, method: str, key: str) -> Any:
+        try:
+            value = getattr(self.inner, method)(key)
+        except OSError as exc:
+            self._calls[method][key] = {"errno": exc.errno or errno.EIO}
+            raise
+        self._calls[method][key] = (
+            asdict(value) if isinstance(value, FileStat | LoopStatus) else value
+        )
+        return value
+
+    def read_text(self, path: str) -> str:
+        return self._record("read_text", path)
+
+    def realpath(self, path: str) -> str:
+        return self._record("realpath", path)
+
+    def listdir(self, path: str) -> list[str]:
+        return self._record("listdir", path)
+
+    def stat(self, path: str) -> FileStat:
+        return self._record("stat", path)
+
+    def lstat(self, path: str) -> FileStat:
+        return self._record("lstat", path)
+
+    def statfs_type(self, path: str) -> int:
+        return self._record("statfs_type", path)
+
+    def loop_status(self, name: str) -> LoopStatus:
+        return self._record("loop_status", name)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "description": self.description,
+            "mountinfo": dict(self._mountinfo),
+            "calls": self._calls,
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        write_json_atomic(Path(path), self.snapshot())
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temp file in the same directory and rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,136 @@
+"""Kernel and overlayfs escaping, decoded exactly once and in the right order.
+
+Two escaping layers meet in a mountinfo line (erofs-chains.md §3.1, §3.3):
+
+* the kernel writes space, tab, newline and backslash as `\\040 \\011 \\012 \\134` in root,
+  mountpoint, fstype and source, and additionally `,` as `\\054` inside overlay option values
+  (`seq_show_option`); so options must be split on `,` BEFORE octal decoding;
+* overlayfs' legacy `lowerdir=a:b` echoes the user's own backslash escapes (`\\:`, `\\,`,
+  `\\\\`), so after octal decoding the value is split on unescaped `:` and only then are
+  the user's backslashes dropped. `lowerdir+=`/`datadir+=` values carry no user escapes.
+"""
+
+from __future__ import annotations
+
+import re
+
+_OCTAL = re.compile(rb"\\([0-3][0-7]{2})")
+
+#: Characters the kernel octal-escapes in mountinfo path fields (`mangle()` in fs/proc_namespace.c).
+PATH_ESCAPED = " \t\n\\"
+
+
+def decode_octal(text: str) -> str:
+    """Decode `\\NNN` octal escapes (bytes, so multi-byte UTF-8 survives); other text unchanged."""
+    if "\\" not in text:
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    raw = _OCTAL.sub(lambda m: bytes((int(m.group(1), 8),)), raw)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_octal(text: str, chars: str = PATH_ESCAPED) -> str:
+    """The kernel's escaping of `chars` as `\\NNN` (used to write fixtures and in tests)."""
+    return "".join(f"\\{ord(c):03o}" if c in chars else c for c in text)
+
+
+def split_options(raw: str) -> list[tuple[str, str | None]]:
+    """Split a super-options field into (key, decoded value | None), in order.
+
+    Splitting happens on the raw text, so a `\\054` inside a value stays inside it.
+    """
+    out: list[tuple[str, str | None]] = []
+    for item in raw.split(","):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        out.append((decode_octal(key), decode_octal(value) if sep else None))
+    return out
+
+
+def split_overlay_legacy(value: str) -> tuple[list[str], list[str]]:
+    """Split an (octal-decoded) legacy `lowerdir=` value into (lower layers, data-only layers).
+
+    `:` separates layers unless escaped with a backslash; `::` starts the data-only layers
+    (Linux 6.5+). Each element then loses its overlayfs backslash escapes.
+    """
+    parts: list[str] = []
+    cur: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        ch = value[i]
+        if ch == "\\" and i + 1 < n:
+            cur.append(value[i : i + 2])
+            i += 2
+            continue
+        if ch == ":":
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    lowers: list[str] = []
+    data: list[str] = []
+    target = lowers
+    for part in parts:
+        if part == "":
+            target = data
+            continue
+        target.append(unescape_overlay(part))
+    return lowers, data
+
+
+def unescape_overlay(text: str) -> str:
+    """Drop overlayfs' user backslash escapes: `\\x` -> `x`."""
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def escape_overlay(path: str) -> str:
+    """What a user must write for `path` in a legacy `lowerdir=` (`\\`, `:` and `,` escaped)."""
+    return path.replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")
+
+
+_GO_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote(text: str) -> str:
+    """Go's `%q` of a string (strconv.Quote), for error texts that must match Go byte for byte."""
+    out = ['"']
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+                out.append(f"\\x{code - 0xDC00:02x}")
+            elif code < 0x10000:
+                out.append(f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
