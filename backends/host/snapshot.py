@@ -158,10 +158,11 @@ class RecordingHost:
         write_json_atomic(Path(path), self.snapshot())
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
     """Write JSON through a temp file in the same directory and rename it into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, sort_keys=True)
             fh.write("\n")

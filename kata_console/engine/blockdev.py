@@ -44,6 +44,7 @@ class BlockResolver:
         self.host = host
         self._block: dict[str, DeviceHop] = {}
         self._erofs_by_majmin: dict[str, Mount] | None = None
+        self._holders: dict[int, DeviceHop | None] = {}
 
     # ----------------------------------------------------------------- erofs mounts
 
@@ -143,6 +144,8 @@ class BlockResolver:
                 reason=f"no block device {key} in /sys/dev/block (removed under a live mount)",
             )
         name = posixpath.basename(sysdir)
+        if name.startswith("loop") and name[4:].isdigit():  # a whole loop device, never a part
+            return self._loop(sysdir, name, key, depth)
         if self._exists(f"{sysdir}/partition"):
             return self._partition(sysdir, name, key, depth)
         if self._exists(f"{sysdir}/dm/name"):
@@ -263,6 +266,13 @@ class BlockResolver:
         is on an ordinary host filesystem (the end of the chain)."""
         if depth > MAX_DEPTH:
             return None
+        if dev in self._holders:
+            return self._holders[dev]
+        self._holders[dev] = None  # a cycle (a file holding itself) ends here
+        self._holders[dev] = hop = self._holder_of(dev, depth)
+        return hop
+
+    def _holder_of(self, dev: int, depth: int) -> DeviceHop | None:
         major, minor = os.major(dev), os.minor(dev)
         if major == 0:
             mount = self._erofs_at(f"0:{minor}")

@@ -29,9 +29,15 @@ def decode_octal(text: str) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+_TABLES: dict[str, dict[int, str]] = {}
+
+
 def encode_octal(text: str, chars: str = PATH_ESCAPED) -> str:
-    """The kernel's escaping of `chars` as `\\NNN` (used to write fixtures and in tests)."""
-    return "".join(f"\\{ord(c):03o}" if c in chars else c for c in text)
+    """The kernel's escaping of `chars` as `\\NNN` (turns a path into a mountinfo key)."""
+    table = _TABLES.get(chars)
+    if table is None:
+        table = _TABLES[chars] = {ord(c): f"\\{ord(c):03o}" for c in chars}
+    return text.translate(table)
 
 
 def split_options(raw: str) -> list[tuple[str, str | None]]:
@@ -54,6 +60,8 @@ def split_overlay_legacy(value: str) -> tuple[list[str], list[str]]:
     `:` separates layers unless escaped with a backslash; `::` starts the data-only layers
     (Linux 6.5+). Each element then loses its overlayfs backslash escapes.
     """
+    if "\\" not in value:
+        return _split_plain(value.split(":"))
     parts: list[str] = []
     cur: list[str] = []
     i, n = 0, len(value)
@@ -70,6 +78,11 @@ def split_overlay_legacy(value: str) -> tuple[list[str], list[str]]:
             cur.append(ch)
         i += 1
     parts.append("".join(cur))
+    return _split_plain([unescape_overlay(p) for p in parts])
+
+
+def _split_plain(parts: list[str]) -> tuple[list[str], list[str]]:
+    """Split unescaped layer names at the first empty one (the `::` marker)."""
     lowers: list[str] = []
     data: list[str] = []
     target = lowers
@@ -77,7 +90,7 @@ def split_overlay_legacy(value: str) -> tuple[list[str], list[str]]:
         if part == "":
             target = data
             continue
-        target.append(unescape_overlay(part))
+        target.append(part)
     return lowers, data
 
 

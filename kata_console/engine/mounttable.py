@@ -191,7 +191,7 @@ class MountTable:
             self._first = dict(zip(reversed(self._mps), range(n - 1, -1, -1), strict=True))
         self._by_id: dict[int, int] | None = None
         self._by_majmin: dict[str, list[int]] | None = None
-        self._sorted: list[tuple[str, int]] | None = None
+        self._sorted: list[str] | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -207,8 +207,12 @@ class MountTable:
     def of_type(self, *fstypes: str) -> list[Mount]:
         """Mounts of the given filesystem types, in table order (no full parse needed)."""
         if self.format == MOUNTINFO:
-            needles = tuple(f" - {encode_octal(t)} " for t in fstypes)
-            hits = [i for i, line in enumerate(self._lines) if any(n in line for n in needles)]
+            hits: list[int] = []
+            for t in fstypes:
+                needle = f" - {encode_octal(t)} "
+                hits.extend(i for i, line in enumerate(self._lines) if needle in line)
+            if len(fstypes) > 1:
+                hits = sorted(set(hits))
         else:
             wanted = {encode_octal(t) for t in fstypes}
             hits = [
@@ -265,13 +269,13 @@ class MountTable:
         (Go's `strings.HasPrefix`, not path-component aware). Octal escaping is per
         character, so comparing escaped forms is exact."""
         if self._sorted is None:
-            self._sorted = sorted((mp, i) for i, mp in enumerate(self._mps) if mp is not None)
+            self._sorted = sorted(k for k in self._last if k is not None)
         key = encode_octal(prefix)
-        lo = bisect.bisect_left(self._sorted, (key, -1))
         best = None
-        for mp, i in itertools.islice(self._sorted, lo, None):
+        for mp in itertools.islice(self._sorted, bisect.bisect_left(self._sorted, key), None):
             if not mp.startswith(key):
                 break
+            i = self._first.get(mp, self._last[mp]) if self._first is not None else self._last[mp]
             if best is None or i < best:
                 best = i
         return None if best is None else self._mount(best)

@@ -1,0 +1,25 @@
+"""Shared fixtures. Real resources only: the kernel lab builds and tears down real mounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernellab import KernelLab, kernel_skip_reason
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[KernelLab]:
+    """A kernel lab in a private temp dir; every mount and loop is undone afterwards."""
+    reason = kernel_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    k = KernelLab(tmp_path)
+    try:
+        yield k
+    finally:
+        k.close()
