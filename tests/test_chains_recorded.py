@@ -194,3 +194,39 @@ def test_disk_backed_erofs_is_a_block_device() -> None:
     host = b.host()
     (em,) = resolve_chains(MountTable(host.read_mountinfo()), host).erofs_mounts
     assert (em.device.kind, em.device.name, em.backing_file) == ("block", "vdb", None)
+
+
+def test_dm_verity_follows_slaves_to_the_loop() -> None:
+    """containerd 2.3 dm-verity: erofs on /dev/mapper/containerd-erofs-<id> -> dm-0 -> loop."""
+    b = HostBuilder(
+        f"90 27 253:0 / $ROOT/t/9/1 ro,relatime - erofs /dev/mapper/containerd-erofs-21 {EROFS_OPTS}\n"
+    )
+    sysdir = "/sys/devices/virtual/block/dm-0"
+    b.data["calls"]["realpath"]["/sys/dev/block/253:0"] = sysdir
+    b.text(f"{sysdir}/dev", "253:0\n")
+    b.text(f"{sysdir}/dm/name", "containerd-erofs-21\n")
+    b.text(f"{sysdir}/slaves/loop5/dev", "7:5\n")
+    b.data["calls"]["listdir"][f"{sysdir}/slaves"] = ["loop5"]
+    ino = b.file(f"{SNAP}/21/layer.erofs")
+    b.loop(5, f"{SNAP}/21/layer.erofs", ino=ino, autoclear=1)
+    host = b.host()
+    (em,) = resolve_chains(MountTable(host.read_mountinfo()), host).erofs_mounts
+    assert em.device.kind == "dm" and em.device.dm_name == "containerd-erofs-21"
+    assert [s.name for s in em.device.slaves] == ["loop5"]
+    assert em.backing_file == r(f"{SNAP}/21/layer.erofs") and em.status == "ok"
+    assert (em.snapshot.id, em.snapshot.role) == ("21", "layer.erofs")
+
+
+def test_partition_continues_with_the_parent_loop() -> None:
+    b = HostBuilder(f"91 27 259:0 / $ROOT/mnt/part ro,relatime - erofs /dev/loop8p1 {EROFS_OPTS}\n")
+    part = "/sys/devices/virtual/block/loop8/loop8p1"
+    b.data["calls"]["realpath"]["/sys/dev/block/259:0"] = part
+    b.text(f"{part}/dev", "259:0\n")
+    b.text(f"{part}/partition", "1\n")
+    b.text(f"{part}/start", "2048\n")
+    ino = b.file("$ROOT/disk.img")
+    b.loop(8, "$ROOT/disk.img", ino=ino)
+    host = b.host()
+    (em,) = resolve_chains(MountTable(host.read_mountinfo()), host).erofs_mounts
+    assert (em.device.kind, em.device.name, em.device.start) == ("partition", "loop8p1", 2048)
+    assert em.device.parent.name == "loop8" and em.backing_file == r("$ROOT/disk.img")
