@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-
 # --------------------------------------------------------------------------- host
 
 
@@ -203,9 +202,7 @@ class Agent(Protocol):
 
     async def resume_container(self, container_id: str) -> None: ...
 
-    async def update_container(
-        self, container_id: str, resources: Mapping[str, Any]
-    ) -> None: ...
+    async def update_container(self, container_id: str, resources: Mapping[str, Any]) -> None: ...
 
     async def stats_container(self, container_id: str) -> dict[str, Any]: ...
 
