@@ -60,6 +60,7 @@ def test_containerd_21_layout_loop_and_file_backed(lab: KernelLab) -> None:
     assert lower0.snapshot.id == "2" and lower0.snapshot.role == "layer.erofs"
     assert lower1.device.kind == "file" and lower1.backing_file == str(l1)
     assert lower1.majmin.startswith("0:") and lower1.status == "ok"
+    assert lower0.reason is None and lower1.reason is None  # st_dev cross-check agreed
     assert (upper.role, upper.path, upper.status) == ("upper", f"{snaps}/3/fs", "ok")
     assert chain.erofs is True and chain.kata_verdict is None
     assert all(layer.kata_error is None for layer in chain.layers)
