@@ -32,5 +32,8 @@ test: sysdeps $(STAMP)
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+protos: $(STAMP)
+	$(BIN)/python -m backends.agent.gen
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""Where the simulated agent may listen, and the checks that make it safe to.
+
+The socket is the agent's only door, so it is guarded like one: it lives in a 0700
+directory (created if missing), gets mode 0600 (the server binds under umask 0177), and
+a listen path whose directory is group- or world-writable is refused: anyone could
+otherwise replace the socket and impersonate the agent.
+"""
+
+from __future__ import annotations
+
+import socket
+import stat
+from pathlib import Path
+
+#: sun_path is 108 bytes including the NUL; gRPC core refuses longer paths.
+UNIX_PATH_MAX = 107
+
+
+class ListenError(Exception):
+    """The listen address cannot be used safely; the text is one operator-facing line."""
+
+
+def socket_path(url: str) -> Path:
+    """The filesystem path of a `unix:///abs/path` (or `unix:/abs/path`) address."""
+    if url.startswith("unix://"):
+        raw = url[len("unix://") :]
+    elif url.startswith("unix:"):
+        raw = url[len("unix:") :]
+    else:
+        raise ListenError(f"{url!r} is not a unix:// address")
+    if not raw.startswith("/"):
+        raise ListenError(f"{url!r}: the socket path must be absolute")
+    if len(raw.encode()) > UNIX_PATH_MAX:
+        raise ListenError(f"{url!r}: socket path longer than {UNIX_PATH_MAX} bytes")
+    return Path(raw)
+
+
+def prepare_socket_dir(path: Path) -> None:
+    """Create the socket's directory 0700, or check an existing one is not writable by
+    others; clear a stale socket file, refuse a live one or a non-socket."""
+    directory = path.parent
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise ListenError(f"cannot create {directory}: {exc.strerror}") from None
+    st = directory.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise ListenError(f"{directory} is not a directory")
+    if st.st_mode & 0o022:
+        raise ListenError(
+            f"refusing {directory}: group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})"
+        )
+    try:
+        existing = path.lstat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(existing.st_mode):
+        raise ListenError(f"refusing {path}: exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # stale: left by an agent that was killed
+    else:
+        raise ListenError(f"{path} is in use by a running agent")
+    finally:
+        probe.close()
