@@ -70,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(only=first if first in SUBCOMMANDS else None)
+    if first is not None and first not in SUBCOMMANDS and not _is_option_value(args_list, first):
+        choices = ", ".join(SUBCOMMANDS)
+        print(f"kata-console: error: unknown command {first!r} (choose from {choices})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if first not in SUBCOMMANDS and not {"-h", "--help", "--version"} & set(args_list):
+        # No subcommand: everything belongs to the console (`--source host`, `--theme`...).
+        return _no_subcommand(parser, args_list)
     args = parser.parse_args(args_list)
     if args.command is None:
         return _no_subcommand(parser, args_list)
@@ -82,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _is_option_value(argv: list[str], word: str) -> bool:
+    """True when `word` is the value of the option before it (`--source host`)."""
+    i = argv.index(word)
+    return i > 0 and argv[i - 1].startswith("--") and "=" not in argv[i - 1]
 
 
 def _no_subcommand(parser: argparse.ArgumentParser, argv: list[str]) -> int:

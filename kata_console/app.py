@@ -1,0 +1,303 @@
+"""`KataConsole`: the Textual app over a `ConsoleSource`.
+
+The app owns the one picture of the world (`sandboxes`, reloaded from the source and
+pushed to every open view), the log history, navigation, and the safety rules for
+mutating operations (read-only refusal, confirmation, debounce, errors as a status line).
+Screens render; the source does the work; nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from kata_console.console.model import (
+    ConsoleError,
+    ConsoleSource,
+    LogLine,
+    Operation,
+    SandboxView,
+    SourceEvent,
+    StateChanged,
+)
+from kata_console.screens.base import ConsoleScreen
+from kata_console.screens.palette import ConsoleCommands
+from kata_console.screens.sandboxes import SandboxesScreen
+from widgets.log_buffer import DEFAULT_MAX_LINES
+from widgets.log_pane import LogPane
+from widgets.status_line import StatusLine
+
+#: seconds between two drains of the source's event queue
+DRAIN_INTERVAL = 0.05
+_VERBS = {
+    "create": "Create",
+    "start": "Start",
+    "stop": "Stop",
+    "pause": "Pause",
+    "resume": "Resume",
+    "kill": "Kill",
+    "delete": "Delete",
+}
+
+
+class KataConsole(App[None]):
+    """The console. Build it with a source; the CLI (`kata_console.cli.tui`) picks which."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kata-console"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
+
+    def __init__(
+        self,
+        source: ConsoleSource,
+        *,
+        allow_actions: bool = False,
+        theme: str = "textual-dark",
+        refresh_interval: float | None = None,
+        log_max_lines: int = DEFAULT_MAX_LINES,
+        cursor_blink: bool = True,
+        animations: bool = True,
+        debounce: float = 0.4,
+        empty_notice: str = "",
+    ) -> None:
+        """Args:
+        source: where sandboxes, chains and logs come from.
+        allow_actions: run mutating operations even on a read-only source.
+        theme: Textual theme name.
+        refresh_interval: reload every N seconds (None: only on source events and ctrl+r).
+        log_max_lines: bound of every log buffer.
+        cursor_blink: blink input cursors (tests and snapshots turn it off).
+        animations: False sets animation_level "none" (snapshots).
+        debounce: the same operation asked again within this many seconds is ignored.
+        empty_notice: what the sandboxes view says when the source has none.
+        """
+        super().__init__()
+        self.source = source
+        self.allow_actions = allow_actions
+        self.theme = theme
+        self.refresh_interval = refresh_interval
+        self.log_max_lines = log_max_lines
+        self.cursor_blink = cursor_blink
+        self.debounce = debounce
+        self.empty_notice = empty_notice
+        if not animations:
+            self.animation_level = "none"
+        #: the current picture; replaced (never mutated) on every reload
+        self.sandboxes: list[SandboxView] = []
+        self._events: deque[SourceEvent] = deque()
+        self._history: deque[LogLine] = deque(source.logs(), maxlen=log_max_lines)
+        self._panes: weakref.WeakSet[LogPane] = weakref.WeakSet()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._busy = False
+        self._last_request: tuple[Operation | None, float] = (None, 0.0)
+        #: operations that ran (or failed), in order: (operation, error or None)
+        self.op_results: list[tuple[Operation, str | None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self) -> Screen[None]:
+        return SandboxesScreen()
+
+    async def on_mount(self) -> None:
+        self._unsubscribe = self.source.subscribe(self._events.append)
+        self.set_interval(DRAIN_INTERVAL, self._drain, name="source-events")
+        if self.refresh_interval:
+            self.set_interval(self.refresh_interval, self.reload, name="refresh")
+        await self._load()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def actions_refused(self) -> bool:
+        """Mutating operations are refused (read-only source without --allow-actions)."""
+        return self.source.read_only and not self.allow_actions
+
+    def standing_notice(self) -> str:
+        if self.actions_refused:
+            return (
+                f"read-only: {self.source.read_only_reason}; lifecycle actions are disabled "
+                "(start with --allow-actions to enable them)"
+            )
+        if self.source.read_only:
+            return "actions allowed on a read-only source (--allow-actions): be careful"
+        return ""
+
+    def sandbox(self, sandbox_id: str) -> SandboxView | None:
+        return next((s for s in self.sandboxes if s.id == sandbox_id), None)
+
+    def reload(self) -> None:
+        """Reload from the source in a worker (a burst of calls collapses into one)."""
+        self._reload_worker()
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _reload_worker(self) -> None:
+        await self._load()
+
+    async def _load(self) -> None:
+        try:
+            self.sandboxes = await self.source.load()
+        except Exception as exc:  # a source failure is a status line, never a traceback
+            self.report_error(f"cannot load sandboxes: {exc}")
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+                screen.show_sandboxes(self.sandboxes)
+
+    # ------------------------------------------------------------------ logs
+
+    def attach_log_pane(self, pane: LogPane) -> None:
+        """Feed a pane the history it is scoped to, then every new line."""
+        self._panes.add(pane)
+        pane.push(self._history)
+        pane.flush()
+
+    def report_error(self, message: str) -> None:
+        """An error for the user: the status line of the current view and the logs."""
+        self._status(message, "error")
+        line = LogLine(self.source.now(), "console", "error", message)
+        self._events.append(line)
+
+    def _drain(self) -> None:
+        if not self._events:
+            return
+        lines: list[LogLine] = []
+        changed = False
+        while self._events:
+            event = self._events.popleft()
+            if isinstance(event, LogLine):
+                lines.append(event)
+            elif isinstance(event, StateChanged):
+                changed = True
+        if lines:
+            self._history.extend(lines)
+            for pane in list(self._panes):
+                pane.push(lines)
+        if changed:
+            self.reload()
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_sandbox(self, sandbox_id: str) -> None:
+        from kata_console.screens.sandbox import SandboxScreen
+
+        self.push_screen(SandboxScreen(sandbox_id))
+
+    def open_container(self, sandbox_id: str, container_id: str) -> None:
+        from kata_console.screens.container import ContainerScreen
+
+        self.push_screen(ContainerScreen(sandbox_id, container_id))
+
+    def open_jump(self) -> None:
+        from kata_console.screens.jump import JumpScreen, jump_names
+
+        def answered(text: str | None) -> None:
+            if text:
+                self.jump_to(text)
+
+        self.push_screen(JumpScreen(jump_names(self.sandboxes), self.cursor_blink), answered)
+
+    def jump_to(self, text: str) -> None:
+        """Go to a view (`sandboxes`, `chains`, `logs`, `help`), a sandbox or a container."""
+        from kata_console.screens.jump import resolve_target
+
+        if text == "reload":
+            self.reload()
+            return
+        target = resolve_target(text, self.sandboxes)
+        if target is None:
+            self._status(f"no view or resource named {text.strip()!r}", "error")
+            return
+        if target == ("view", "help"):
+            self.run_screen_action("help")
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        kind = target[0]
+        if target == ("view", "chains"):
+            from kata_console.screens.chains import ChainsScreen
+
+            self.push_screen(ChainsScreen())
+        elif target == ("view", "logs"):
+            from kata_console.screens.logs import LogsScreen
+
+            self.push_screen(LogsScreen())
+        elif kind == "sandbox":
+            self.open_sandbox(target[1])
+        elif kind == "container":
+            self.open_sandbox(target[1])
+            self.open_container(target[1], target[2])
+
+    def run_screen_action(self, action: str) -> None:
+        """Run an action of the current view (palette entries use this)."""
+        self.call_later(self.run_action, f"screen.{action}")
+
+    # ------------------------------------------------------------------ operations
+
+    def request_op(self, op: Operation) -> None:
+        """Ask for confirmation of `op`, showing exactly what will run, then run it."""
+        from kata_console.screens.confirm import ConfirmScreen
+
+        if self.actions_refused:
+            self._status(f"refused: {self.source.read_only_reason}", "error")
+            return
+        now = time.monotonic()
+        last, when = self._last_request
+        if self._busy:
+            self._status("an operation is still running; wait for it to finish", "warning")
+            return
+        if last == op and now - when < self.debounce:
+            return  # key repeat: ignore quietly
+        self._last_request = (op, now)
+        try:
+            text = self.source.describe(op)
+        except ConsoleError as exc:
+            self._status(str(exc), "error")
+            return
+        verb = _VERBS.get(op.op.split("_")[0], op.op)
+        question = f"{verb} {op.target}?"
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._run_op(op)
+            else:
+                self._status(f"cancelled: {op.op} {op.target}")
+
+        self.push_screen(ConfirmScreen(question, text), confirmed)
+
+    @work(group="ops", exit_on_error=False)
+    async def _run_op(self, op: Operation) -> None:
+        self._busy = True
+        self._status(f"running {op.op} {op.target}...")
+        error: str | None = None
+        try:
+            await self.source.run_op(op)
+        except ConsoleError as exc:
+            error = str(exc)
+        except Exception as exc:  # an engine bug must not take the console down
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._busy = False
+        self.op_results.append((op, error))
+        if error is None:
+            self._status(f"{op.op} {op.target}: done")
+        else:
+            self.report_error(f"{op.op} {op.target} failed: {error}")
+        await self._load()
+
+    def _status(self, message: str, level: str = "info") -> None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+                screen.query_one(StatusLine).show(message, level)
+                return

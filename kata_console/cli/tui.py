@@ -1,0 +1,90 @@
+"""`kata-console` with no subcommand: the console (TUI).
+
+The only CLI module that imports textual, and only here, so headless subcommands never
+pay for it. `--source demo` (default), `host`, or `plan:FILE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from kata_console.cli import EXIT_OK, EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kata-console",
+        description="The console: sandboxes, containers, devices and EROFS chains. "
+        "Subcommands (chains, rootfs, play, ...) are the headless CLI; see `kata-console --help`.",
+    )
+    p.add_argument(
+        "--source",
+        default="demo",
+        metavar="demo|host|plan:FILE",
+        help="demo: the embedded scenario (default); host: this machine, read-only; "
+        "plan:FILE: a `play` plan in the step-through view",
+    )
+    p.add_argument(
+        "--allow-actions",
+        action="store_true",
+        help="allow lifecycle actions on a read-only source (each still asks for confirmation)",
+    )
+    p.add_argument("--theme", default="textual-dark", help="Textual theme (default textual-dark)")
+    p.add_argument(
+        "--refresh", type=float, default=2.0, metavar="SECONDS", help="host refresh interval"
+    )
+    return p
+
+
+def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
+    """The source a `--source` value names; ValueError with a one-line reason if bad."""
+    if spec == "host":
+        from kata_console.console.host_source import HostSource
+
+        return HostSource()
+    if spec == "demo":
+        try:
+            from kata_console.console.demo_source import DemoSource  # type: ignore[import-not-found]
+        except ModuleNotFoundError as exc:
+            if exc.name != "kata_console.console.demo_source":
+                raise
+            # the engine-backed demo is not wired yet: the recorded fixture stands in
+            from kata_console.console.fixture_source import FixtureSource
+
+            return FixtureSource(name="demo (recorded)")
+        return DemoSource()
+    if spec.startswith("plan:"):
+        raise ValueError("--source plan:FILE needs the step-through view, which is not built yet")
+    raise ValueError(f"unknown source {spec!r} (expected demo, host or plan:FILE)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        source = make_source(args.source, args.allow_actions)
+    except ValueError as exc:
+        print(f"kata-console: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from textual.theme import BUILTIN_THEMES
+
+    if args.theme not in BUILTIN_THEMES:
+        print(
+            f"kata-console: error: unknown theme {args.theme!r} "
+            f"(one of: {', '.join(sorted(BUILTIN_THEMES))})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from kata_console.app import KataConsole
+    from kata_console.console.host_source import EMPTY_NOTICE
+
+    app = KataConsole(
+        source,
+        allow_actions=args.allow_actions,
+        theme=args.theme,
+        refresh_interval=args.refresh if args.source == "host" else None,
+        empty_notice=EMPTY_NOTICE if args.source == "host" else "",
+    )
+    app.run()
+    return EXIT_OK if app.return_code in (None, 0) else int(app.return_code or 1)

@@ -1,0 +1,221 @@
+"""The console's view model: what every screen shows, as plain data, and the source port.
+
+Screens never talk to the engine, the host or an agent. A `ConsoleSource` (fixture, host,
+engine-backed demo, plan) fills these dataclasses; the app renders them. Keeping this
+module free of textual lets sources be written and tested headless, and lets the engine
+adapter be swapped without touching a widget.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from kata_console.engine.chainmodel import Chain, ChainReport
+
+AgentHealth = Literal["ok", "dead", "unknown"]
+
+#: lifecycle operations the console can ask a source to run (the `play` plan vocabulary)
+SANDBOX_OPS = ("create_sandbox", "start_sandbox", "stop_sandbox", "delete_sandbox")
+CONTAINER_OPS = (
+    "create_container",
+    "start_container",
+    "stop_container",
+    "pause_container",
+    "resume_container",
+    "kill_container",
+    "delete_container",
+)
+MUTATING_OPS = frozenset(SANDBOX_OPS + CONTAINER_OPS)
+
+
+class ConsoleError(Exception):
+    """An operation or load failed in a way the user should read (one line, no traceback)."""
+
+
+@dataclass(slots=True)
+class DeviceView:
+    """One entry of a sandbox's device manager (the `play --json` device shape)."""
+
+    id: str
+    host_path: str
+    kind: str
+    refcount: int
+    attach_count: int
+    index: int | None = None
+    address: str | None = None
+    read_only: bool = False
+
+
+@dataclass(slots=True)
+class ContainerView:
+    """A container as the console shows it; `chain` is its resolved rootfs, if any."""
+
+    id: str
+    sandbox_id: str
+    state: str
+    rootfs_kind: str
+    layers: int = 0
+    pid: int | None = None
+    chain: Chain | None = None
+    kata_error: str | None = None
+    devices: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SandboxView:
+    """A sandbox with its containers and devices; `facts` are free-form key/value rows
+    (agent address, hypervisor pid, block driver ...) shown on the sandbox screen."""
+
+    id: str
+    state: str
+    hypervisor: str
+    agent_health: AgentHealth
+    containers: list[ContainerView] = field(default_factory=list)
+    devices: list[DeviceView] = field(default_factory=list)
+    created: _dt.datetime | None = None
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+    def container(self, container_id: str) -> ContainerView | None:
+        return next((c for c in self.containers if c.id == container_id), None)
+
+
+@dataclass(slots=True)
+class LogLine:
+    """One line of the merged log: an engine event, an agent record or container output.
+
+    `fields` carries Kata's logrus fields; `sandbox` and `container` there scope the line
+    to a resource so a container's pane shows only its own lines.
+    """
+
+    time: _dt.datetime
+    source: str  # engine | agent | stdout | stderr | console
+    level: str  # debug | info | warning | error
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sandbox_id(self) -> str | None:
+        value = self.fields.get("sandbox")
+        return str(value) if value is not None else None
+
+    @property
+    def container_id(self) -> str | None:
+        value = self.fields.get("container")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """A resource changed; the app reloads (coalesced) and badges update. `container_id`
+    None means the sandbox itself; `state` None means "something changed, reload"."""
+
+    sandbox_id: str
+    container_id: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A mutating operation the user asked for, before confirmation."""
+
+    op: str
+    sandbox_id: str
+    container_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.op not in MUTATING_OPS:
+            raise ValueError(f"unknown operation {self.op!r}")
+        if (self.op in CONTAINER_OPS) != (self.container_id is not None):
+            raise ValueError(
+                f"{self.op} needs {'a' if self.op in CONTAINER_OPS else 'no'} container"
+            )
+
+    @property
+    def target(self) -> str:
+        """`sandbox/container` or `sandbox`: what the operation is about, for messages."""
+        return f"{self.sandbox_id}/{self.container_id}" if self.container_id else self.sandbox_id
+
+
+SourceEvent = LogLine | StateChanged
+Unsubscribe = Callable[[], None]
+
+
+@runtime_checkable
+class ConsoleSource(Protocol):
+    """What the console needs from a source of sandboxes (fixture, host, engine demo, plan).
+
+    Threading: `subscribe` callbacks may be called from any thread; the app only appends
+    the event to a queue there and drains it on a timer, so a callback never touches a
+    widget. Every other method is called on the app's event loop; blocking work belongs
+    in `asyncio.to_thread` inside the source.
+    """
+
+    #: short name shown in the top bar (demo, host, plan:FILE, fixture)
+    name: str
+    #: True: mutating operations are refused unless the user passed --allow-actions
+    read_only: bool
+    #: why the source is read-only (shown in the status line), "" when it is not
+    read_only_reason: str
+    #: True: the data is a demonstration (the top bar shows a DEMO marker)
+    demo: bool
+
+    def now(self) -> _dt.datetime:
+        """The source's clock (frozen for fixtures) so ages are deterministic."""
+        ...
+
+    async def load(self) -> list[SandboxView]:
+        """Every sandbox, fresh; called at start, on StateChanged and on refresh."""
+        ...
+
+    async def chains(self) -> ChainReport:
+        """Every overlay and erofs mount of the inspected host (the chains screen)."""
+        ...
+
+    def logs(self) -> list[LogLine]:
+        """Lines already produced before the app subscribed (oldest first)."""
+        ...
+
+    def subscribe(self, callback: Callable[[SourceEvent], None]) -> Unsubscribe:
+        """Call `callback` with every new LogLine and StateChanged until unsubscribed."""
+        ...
+
+    def describe(self, op: Operation) -> str:
+        """The exact operation text for the confirmation modal
+        (e.g. `RPC StartContainer{container_id="c1"}`)."""
+        ...
+
+    async def run_op(self, op: Operation) -> None:
+        """Run the operation; raise ConsoleError with the engine's text on failure."""
+        ...
+
+
+def format_age(created: _dt.datetime | None, now: _dt.datetime) -> str:
+    """k9s-style compact age (`45s`, `12m`, `3h4m`, `2d5h`); `-` when unknown."""
+    if created is None:
+        return "-"
+    seconds = max(0, int((now - created).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def find_container(
+    sandboxes: list[SandboxView], container_id: str
+) -> tuple[SandboxView, ContainerView] | None:
+    """The first container with this id (container ids are unique per sandbox only)."""
+    for sb in sandboxes:
+        found = sb.container(container_id)
+        if found is not None:
+            return sb, found
+    return None

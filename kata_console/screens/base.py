@@ -1,0 +1,158 @@
+"""What every console view shares: breadcrumb, status line, footer, and the global keys.
+
+Mutating actions are declared here once (`MUTATING_ACTIONS`), so `check_action` can dim
+them in the footer on a read-only source and the help screen can say why. Screens only
+name which resource an action applies to (`operation_for`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from kata_console.console.model import Operation, SandboxView
+from widgets.breadcrumb import Breadcrumb
+from widgets.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from kata_console.app import KataConsole
+
+#: action name -> lifecycle op suffix; the screen decides sandbox vs container
+MUTATING_ACTIONS: dict[str, str] = {
+    "op_create": "create",
+    "op_start": "start",
+    "op_stop": "stop",
+    "op_pause": "pause",
+    "op_resume": "resume",
+    "op_kill": "kill",
+    "op_delete": "delete",
+}
+
+
+def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
+    """The lifecycle keys for a screen (`scope` prefixes the binding ids for keymaps)."""
+    table = {
+        "create": Binding("c", "op_create", "Create", id=f"{scope}.create"),
+        "start": Binding("s", "op_start", "Start", id=f"{scope}.start"),
+        "stop": Binding("x", "op_stop", "Stop", id=f"{scope}.stop"),
+        "pause": Binding("u", "op_pause", "Pause", id=f"{scope}.pause", show=False),
+        "resume": Binding("r", "op_resume", "Resume", id=f"{scope}.resume", show=False),
+        "kill": Binding("k", "op_kill", "Kill", id=f"{scope}.kill", show=False),
+        "delete": Binding("ctrl+d", "op_delete", "Delete", id=f"{scope}.delete"),
+    }
+    return [table[op] for op in ops]
+
+
+class ConsoleScreen(Screen[None]):
+    """Base of the console's views: breadcrumb on top, status line and footer below."""
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "back", "Back", id="nav.back"),
+        Binding("colon", "jump", "Jump", id="nav.jump", key_display=":"),
+        Binding("question_mark", "help", "Help", id="nav.help", key_display="?"),
+        Binding("ctrl+r", "reload", "Refresh", id="nav.reload", show=False),
+        Binding("L", "logs", "All logs", id="nav.logs", show=False),
+        Binding("C", "chains", "Chains", id="nav.chains", show=False),
+    ]
+
+    #: the crumbs of this view, outermost first
+    crumbs: tuple[str, ...] = ()
+
+    @property
+    def kc(self) -> KataConsole:
+        """The app, typed."""
+        return cast("KataConsole", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Breadcrumb(id="breadcrumb")
+        yield from self.compose_body()
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The view's own widgets, between the breadcrumb and the status line."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        crumb = self.query_one(Breadcrumb)
+        crumb.path = self.crumbs
+        source = self.kc.source
+        crumb.source, crumb.demo = source.name, source.demo
+        crumb.read_only = self.kc.actions_refused
+        self.query_one(StatusLine).notice = self.kc.standing_notice()
+        self.show_sandboxes(self.kc.sandboxes)
+
+    def on_screen_resume(self) -> None:
+        self.show_sandboxes(self.kc.sandboxes)
+
+    # ------------------------------------------------------------------ for subclasses
+
+    def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
+        """The app has a fresh picture: update this view (called after every reload)."""
+
+    def operation_for(self, op: str) -> Operation | None:
+        """The operation a lifecycle key means here (None: nothing selected)."""
+        return None
+
+    def status(self, message: str, level: str = "info") -> None:
+        self.query_one(StatusLine).show(message, level)
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING_ACTIONS and self.kc.actions_refused:
+            return None  # shown dimmed in the footer; the status line says why
+        return True
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_jump(self) -> None:
+        self.kc.open_jump()
+
+    def action_help(self) -> None:
+        from kata_console.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
+
+    def action_reload(self) -> None:
+        self.kc.reload()
+
+    def action_logs(self) -> None:
+        self.kc.jump_to("logs")
+
+    def action_chains(self) -> None:
+        self.kc.jump_to("chains")
+
+    def _lifecycle(self, op: str) -> None:
+        operation = self.operation_for(op)
+        if operation is None:
+            self.status(f"nothing selected to {op}", "warning")
+            return
+        self.kc.request_op(operation)
+
+    def action_op_create(self) -> None:
+        self._lifecycle("create")
+
+    def action_op_start(self) -> None:
+        self._lifecycle("start")
+
+    def action_op_stop(self) -> None:
+        self._lifecycle("stop")
+
+    def action_op_pause(self) -> None:
+        self._lifecycle("pause")
+
+    def action_op_resume(self) -> None:
+        self._lifecycle("resume")
+
+    def action_op_kill(self) -> None:
+        self._lifecycle("kill")
+
+    def action_op_delete(self) -> None:
+        self._lifecycle("delete")

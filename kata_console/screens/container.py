@@ -1,0 +1,105 @@
+"""One container: state, rootfs, the mount chain down to each backing file with Kata's
+verdict, the devices it holds, and its live logs (engine events + its stdout)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from kata_console.console.model import ContainerView, Operation, SandboxView
+from kata_console.screens.base import ConsoleScreen, op_bindings
+from widgets.chain_tree import ChainTree, verdict_text
+from widgets.device_table import DeviceTable
+from widgets.log_pane import LogPane
+from widgets.state_badge import state_text
+
+
+class ContainerScreen(ConsoleScreen):
+    """Everything about one container."""
+
+    BINDINGS = [
+        Binding("tab", "app.focus_next", "Next pane", id="container.next", show=False),
+        Binding("o", "focus_chain", "Chain", id="container.chain", show=False),
+        Binding("l", "focus_logs", "Logs", id="container.logs"),
+        *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
+    ]
+
+    def __init__(self, sandbox_id: str, container_id: str) -> None:
+        super().__init__()
+        self.sandbox_id = sandbox_id
+        self.container_id = container_id
+        self.crumbs = ("sandboxes", sandbox_id, container_id)
+        self._shown_chain: object = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="container-info")
+        yield ChainTree(id="chain")
+        yield DeviceTable(id="container-devices")
+        yield LogPane(
+            title=f"logs: {self.container_id}",
+            scope=self._in_scope,
+            max_lines=self.kc.log_max_lines,
+            cursor_blink=self.kc.cursor_blink,
+            id="container-logs",
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(ChainTree).border_title = "rootfs chain"
+        self.query_one(DeviceTable).border_title = "devices"
+        self.kc.attach_log_pane(self.query_one(LogPane))
+        self.query_one(ChainTree).focus()
+
+    def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
+        sb = self.kc.sandbox(self.sandbox_id)
+        c = sb.container(self.container_id) if sb else None
+        if sb is None or c is None:
+            self.status(f"container {self.sandbox_id}/{self.container_id} is gone", "warning")
+            return
+        self.query_one("#container-info", Static).update(_info(sb, c))
+        if c.chain is not self._shown_chain:
+            self._shown_chain = c.chain
+            tree = self.query_one(ChainTree)
+            tree.show_chains(
+                [c.chain] if c.chain else [], empty="no rootfs chain for this container"
+            )
+        mine = [d for d in sb.devices if d.id in c.devices]
+        self.query_one(DeviceTable).show(mine, c.devices)
+
+    def operation_for(self, op: str) -> Operation | None:
+        return Operation(f"{op}_container", self.sandbox_id, self.container_id)
+
+    def action_focus_chain(self) -> None:
+        self.query_one(ChainTree).focus()
+
+    def action_focus_logs(self) -> None:
+        self.query_one(LogPane).view.focus()
+
+    def _in_scope(self, line: object) -> bool:
+        return (
+            getattr(line, "container_id", None) == self.container_id
+            and getattr(line, "sandbox_id", None) == self.sandbox_id
+        )
+
+
+def _info(sb: SandboxView, c: ContainerView) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(4):
+        grid.add_column(no_wrap=True)
+    rootfs = Text(c.rootfs_kind, style="bold")
+    rootfs.append(f"  {c.layers} layer(s)", style="")
+    grid.add_row(
+        Text("state ", style="bold") + state_text(c.state),
+        Text("sandbox ", style="bold") + Text(sb.id),
+        Text("rootfs ", style="bold") + rootfs,
+        Text("pid ", style="bold") + Text("-" if c.pid is None else str(c.pid)),
+    )
+    verdict = verdict_text(c.chain) if c.chain else Text("kata: no rootfs chain", style="dim")
+    info = Table.grid()
+    info.add_column(overflow="fold")
+    info.add_row(grid)
+    info.add_row(verdict)
+    return info

@@ -1,0 +1,117 @@
+"""`?`: every key of the view underneath, with its binding id and whether it is usable.
+
+Built from the view's live binding chain (focused widget, screen, app), so it never
+drifts from what the keys do, includes keys hidden from the footer, and says why a
+disabled key is disabled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
+
+def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
+    """(key, description, binding id, where, enabled) for every binding of the chain,
+    the console's (with ids) before the widgets' built-ins, nearest first within each;
+    a key shadowed by a nearer binding is left out."""
+    rows: list[tuple[str, str, str, str, bool]] = []
+    seen: set[str] = set()
+    app = screen.app
+    chain: list[tuple[DOMNode, list[Binding]]] = [
+        (node, [b for _, b in bindings]) for node, bindings in screen._binding_chain
+    ]
+    for node, bindings in chain:
+        for binding in bindings:
+            if binding.key in seen or binding.system or binding.action == "command_palette":
+                continue
+            state = app._check_action_state(binding.action, node)
+            if state is False:
+                continue
+            seen.add(binding.key)
+            display = binding.key_display or app.get_key_display(binding)
+            where = type(node).__name__
+            rows.append(
+                (
+                    display,
+                    binding.description or binding.action,
+                    binding.id or "",
+                    where,
+                    bool(state),
+                )
+            )
+    # keys of the view's other panes (they work once that pane has focus: Tab / click)
+    in_chain = {id(node) for node, _ in chain}
+    listed = {row[2] for row in rows if row[2]}
+    for widget in screen.query("*"):
+        if id(widget) in in_chain:
+            continue
+        for _, binding in widget._bindings:
+            if not binding.id or binding.id in listed:
+                continue
+            listed.add(binding.id)
+            display = binding.key_display or app.get_key_display(binding)
+            where = f"{type(widget).__name__} (when focused)"
+            rows.append((display, binding.description or binding.action, binding.id, where, True))
+    # the console's own keys (they have ids) first, then the widgets' built-in ones
+    return sorted(rows, key=lambda row: not row[2])
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys of the view it was opened from."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        & > VerticalScroll {
+            width: 100;
+            height: 80%;
+            border: thick $primary;
+            background: $surface;
+            padding: 0 1;
+        }
+    }
+    """
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.rows = key_rows(under)
+        self.title_text = " \u203a ".join(getattr(under, "crumbs", ())) or type(under).__name__
+        self.notice = ""
+        refused = getattr(getattr(under, "kc", None), "actions_refused", False)
+        if refused:
+            self.notice = under.kc.standing_notice()  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = f"keys: {self.title_text}"
+            scroll.border_subtitle = "Esc closes"
+            yield Static(self._table())
+
+    def _table(self) -> Table:
+        table = Table(box=None, expand=True, pad_edge=False)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("does")
+        table.add_column("binding id (keymap)", style="dim", no_wrap=True)
+        table.add_column("from", style="dim", no_wrap=True)
+        for key, what, bid, where, enabled in self.rows:
+            does = Text(what) if enabled else Text(f"{what} (disabled)", style="dim")
+            table.add_row(key, does, bid, where)
+        if self.notice:
+            table.add_row("", Text(self.notice, style="italic yellow"), "", "")
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,115 @@
+"""One sandbox: its containers, its device table (shared layers show refcount > 1), the
+agent and hypervisor facts, and the sandbox's own log lines."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+
+from kata_console.console.model import ContainerView, Operation, SandboxView, format_age
+from kata_console.screens.base import ConsoleScreen, op_bindings
+from widgets.device_table import DeviceTable
+from widgets.log_pane import LogPane
+from widgets.resource_table import ResourceTable, Row
+from widgets.state_badge import health_text, state_text
+
+COLUMNS = (
+    ("id", "container"),
+    ("state", "state"),
+    ("rootfs", "rootfs"),
+    ("layers", "layers"),
+    ("pid", "pid"),
+    ("kata", "kata"),
+)
+
+
+def container_row(c: ContainerView) -> Row:
+    verdict = Text("refused", style="bold red") if c.kata_error else Text("ok", style="green")
+    if c.rootfs_kind != "erofs":
+        verdict = Text("-", style="dim")
+    return (
+        c.id,
+        state_text(c.state),
+        c.rootfs_kind,
+        str(c.layers),
+        "-" if c.pid is None else str(c.pid),
+        verdict,
+    )
+
+
+class SandboxScreen(ConsoleScreen):
+    """Containers, devices and facts of one sandbox."""
+
+    BINDINGS = [
+        Binding("d", "focus_devices", "Devices", id="sandbox.devices"),
+        *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
+    ]
+
+    def __init__(self, sandbox_id: str) -> None:
+        super().__init__()
+        self.sandbox_id = sandbox_id
+        self.crumbs = ("sandboxes", sandbox_id)
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="sandbox-top"):
+            yield ResourceTable(COLUMNS, id="containers")
+            yield Static(id="facts")
+        yield DeviceTable(id="devices")
+        yield LogPane(
+            title=f"logs: {self.sandbox_id}",
+            scope=lambda line: line.sandbox_id == self.sandbox_id,
+            max_lines=self.kc.log_max_lines,
+            cursor_blink=self.kc.cursor_blink,
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#containers", ResourceTable).border_title = "containers"
+        self.query_one(DeviceTable).border_title = "devices"
+        self.kc.attach_log_pane(self.query_one(LogPane))
+        self.query_one("#containers").focus()
+
+    @property
+    def sandbox(self) -> SandboxView | None:
+        return self.kc.sandbox(self.sandbox_id)
+
+    def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
+        sb = self.sandbox
+        if sb is None:
+            self.status(f"sandbox {self.sandbox_id} is gone", "warning")
+            self.query_one("#containers", ResourceTable).apply({})
+            return
+        self.query_one("#containers", ResourceTable).apply(
+            {c.id: container_row(c) for c in sb.containers}
+        )
+        self.query_one(DeviceTable).show(sb.devices)
+        self.query_one("#facts", Static).update(_facts(sb, self.kc.source.now()))
+
+    def operation_for(self, op: str) -> Operation | None:
+        key = self.query_one("#containers", ResourceTable).selected_key
+        return Operation(f"{op}_container", self.sandbox_id, key) if key else None
+
+    def action_focus_devices(self) -> None:
+        self.query_one(DeviceTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id == "containers":
+            self.kc.open_container(self.sandbox_id, str(event.row_key.value))
+
+
+def _facts(sb: SandboxView, now: object) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("state", state_text(sb.state))
+    table.add_row("agent", health_text(sb.agent_health))
+    table.add_row("hypervisor", sb.hypervisor)
+    table.add_row("age", format_age(sb.created, now))  # type: ignore[arg-type]
+    for key, value in sb.facts:
+        table.add_row(key, value)
+    return table

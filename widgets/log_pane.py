@@ -1,0 +1,266 @@
+"""The log pane: engine events, agent records and container output in one stream.
+
+Lines are pushed from anywhere (`push` is a list append, safe from any thread) and
+written to the view on a timer in batches, never one widget update per line: a chatty
+container cannot starve the UI (the k9s "logs fry the CPU" problem). The buffer is
+bounded. Follow turns off when the user scrolls up and back on with End; pause freezes
+the view while lines keep arriving; find highlights and n/N jump; filter hides lines.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from kata_console.console.model import LogLine
+from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
+from widgets.log_view import LogView
+from widgets.prompt_bar import PromptBar
+
+#: seconds between two batched writes (k9s flushes every 50 ms too)
+FLUSH_INTERVAL = 0.05
+
+
+class LogPane(Vertical):
+    """A titled, searchable, filterable, bounded log view.
+
+    | Key | Description |
+    | :- | :- |
+    | end | Follow (scroll to the end and stay there). |
+    | p | Pause / resume the view. |
+    | / | Find: highlight matches; n / N next / previous. |
+    | \\\\ | Filter: hide lines that do not match. |
+    | w | Wrap long lines. |
+    | t | Timestamps on / off. |
+    | ctrl+s | Save the shown lines (deliver_text). |
+    | y | Copy the shown lines (OSC 52). |
+    """
+
+    BINDINGS = [
+        Binding("end", "follow", "Follow", id="log.follow"),
+        Binding("p", "pause", "Pause", id="log.pause"),
+        Binding("slash", "find", "Find", id="log.find"),
+        Binding("n", "next_match", "Next", id="log.next"),
+        Binding("N", "previous_match", "Prev", id="log.previous"),
+        Binding("backslash", "filter", "Filter", id="log.filter"),
+        Binding("w", "wrap", "Wrap", id="log.wrap"),
+        Binding("t", "timestamps", "Time", id="log.timestamps"),
+        Binding("ctrl+s", "save", "Save", id="log.save"),
+        Binding("y", "copy", "Copy", id="log.copy"),
+    ]
+
+    DEFAULT_CSS = """
+    LogPane {
+        height: 1fr;
+        border: round $primary 50%;
+        border-title-color: $text;
+        &:focus-within { border: round $primary; }
+        & > #log-status { height: 1; color: $text-muted; }
+        & > PromptBar { margin-bottom: 0; }
+    }
+    """
+
+    paused: reactive[bool] = reactive(False)
+    """The view is frozen; lines still arrive and are shown on resume."""
+
+    def __init__(
+        self,
+        *,
+        title: str = "logs",
+        scope: Callable[[LogLine], bool] | None = None,
+        max_lines: int = DEFAULT_MAX_LINES,
+        cursor_blink: bool = True,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Args:
+        title: border title.
+        scope: only lines for which this returns True are kept (None: every line).
+        max_lines: size of the bounded buffer.
+        cursor_blink: blink the find/filter input cursor (tests turn it off).
+        """
+        super().__init__(id=id, classes=classes)
+        self.border_title = title
+        self.scope = scope
+        self.buffer = LogBuffer(max_lines)
+        self._pending: list[LogLine] = []
+        self._prompt_kind = ""
+        self._cursor_blink = cursor_blink
+        #: widget updates done by flushes (the benchmark checks batching with it)
+        self.flushes = 0
+
+    def compose(self) -> ComposeResult:
+        yield _PaneStatus(id="log-status")
+        yield LogView(self.buffer, id="log-view")
+        yield PromptBar(id="log-prompt", cursor_blink=self._cursor_blink)
+
+    def on_mount(self) -> None:
+        self.set_interval(FLUSH_INTERVAL, self.flush, name="log-flush")
+        self._update_status()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    def push(self, lines: Iterable[LogLine]) -> None:
+        """Queue lines for the next batched write (cheap; safe from any thread)."""
+        scope = self.scope
+        self._pending.extend(lines if scope is None else (x for x in lines if scope(x)))
+
+    def flush(self) -> int:
+        """Write queued lines now (the timer calls this); returns lines written."""
+        if self.paused or not self._pending:
+            return 0
+        batch, self._pending = self._pending, []
+        overflow = len(batch) - self.buffer.max_lines
+        if overflow > 0:
+            # they would be evicted by this very write: count them, skip the work, so one
+            # flush costs at most max_lines lines however fast lines arrive
+            self.buffer.skip(overflow)
+            batch = batch[overflow:]
+        written = self.buffer.extend(batch)
+        self.flushes += 1
+        view = self.view
+        if view.current is not None and self.buffer.last_trim:
+            shifted = view.current - self.buffer.last_trim
+            view.current = shifted if shifted >= 0 else None
+        view.rows_changed()
+        self._update_status()
+        return written
+
+    def set_find(self, term: str) -> None:
+        """Highlight `term` and jump to its first match after the top of the view."""
+        self.buffer.set_find(term)
+        view = self.view
+        view.current = None
+        view.relayout()
+        if term:
+            self.action_next_match()
+        self._update_status()
+
+    def set_filter(self, term: str) -> None:
+        """Hide lines without `term` ("" shows all)."""
+        self.buffer.set_filter(term)
+        self.view.current = None
+        self.view.relayout()
+        self._update_status()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_follow(self) -> None:
+        self.paused = False
+        self.flush()
+        self.view.follow_end()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.flush()
+
+    def action_find(self) -> None:
+        prompt = self.query_one(PromptBar)
+        prompt.ask("find", "find (Enter: highlight and jump, empty: clear)", self.buffer.find)
+
+    def action_filter(self) -> None:
+        prompt = self.query_one(PromptBar)
+        prompt.ask("filter", "filter (Enter: hide other lines, empty: clear)", self.buffer.filter)
+
+    def action_next_match(self) -> None:
+        self._jump(backwards=False)
+
+    def action_previous_match(self) -> None:
+        self._jump(backwards=True)
+
+    def action_wrap(self) -> None:
+        self.view.relayout(wrap=not self.view.wrap)
+        self._update_status()
+
+    def action_timestamps(self) -> None:
+        self.buffer.timestamps = not self.buffer.timestamps
+        self.view.relayout()
+
+    def action_save(self) -> None:
+        stream = io.StringIO(self.buffer.text_of())
+        self.app.deliver_text(stream, save_filename="kata-console-logs.txt", mime_type="text/plain")
+        self.app.notify(f"saving {len(self.buffer.visible)} lines", timeout=2)
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.buffer.text_of())
+        self.app.notify(f"copied {len(self.buffer.visible)} lines (OSC 52)", timeout=2)
+
+    # ------------------------------------------------------------------ handlers
+
+    def watch_paused(self) -> None:
+        self._update_status()
+
+    def on_log_view_follow_changed(self, event: LogView.FollowChanged) -> None:
+        event.stop()
+        self._update_status()
+
+    def on_prompt_bar_answered(self, event: PromptBar.Answered) -> None:
+        event.stop()
+        self.view.focus()
+        if event.kind == "find":
+            self.set_find(event.value)
+        elif event.kind == "filter":
+            self.set_filter(event.value)
+
+    def on_prompt_bar_cancelled(self, event: PromptBar.Cancelled) -> None:
+        event.stop()
+        self.view.focus()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _jump(self, backwards: bool) -> None:
+        view = self.view
+        target = self.buffer.next_match(view.current, backwards)
+        if target is None:
+            if self.buffer.find:
+                self.app.bell()
+            return
+        view.goto(target)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        buffer, view = self.buffer, self.view if self.is_mounted else None
+        parts: list[str | tuple[str, str]] = []
+        if self.paused:
+            parts += [(" PAUSED ", "bold $text on $warning"), f" +{len(self._pending)} queued  "]
+        elif view is not None and view.follow:
+            parts.append(("● follow  ", "$text-success"))
+        else:
+            parts.append(("○ follow off (End)  ", "$text-warning"))
+        parts.append(f"{len(buffer.visible)}/{len(buffer)} lines")
+        if buffer.dropped:
+            parts.append(f" ({buffer.dropped} dropped, max {buffer.max_lines})")
+        if buffer.filter:
+            parts += ["  filter: ", (buffer.filter, "bold $accent")]
+        if buffer.find:
+            current = view.current if view is not None else None
+            where = buffer.matches.index(current) + 1 if current in buffer.matches else 0
+            parts += ["  find: ", (buffer.find, "bold $accent"), f" {where}/{len(buffer.matches)}"]
+        if view is not None and view.wrap:
+            parts.append("  wrap")
+        self.query_one(_PaneStatus).content = Content.assemble(*parts)
+
+
+class _PaneStatus(Widget):
+    """The pane's one-line status. Repaint-only (a Static would re-layout the screen on
+    every update, i.e. on every batch of lines)."""
+
+    DEFAULT_CSS = "_PaneStatus { height: 1; }"
+
+    content: reactive[Content] = reactive(Content(""), layout=False)
+    """What the line says."""
+
+    def render(self) -> Content:
+        return self.content
