@@ -1,0 +1,160 @@
+"""`kata-console play PLAN.json [--json] [--events] [--state-dir DIR]`: replay a lifecycle plan.
+
+Every op runs, even after one failed, and each reports its result and the states it left;
+then the device table shows what is still plugged and referenced. Without `--state-dir`
+the persist files go to a private temporary directory that is removed afterwards (never
+the live `/run/vc/sbs`, which belongs to the Kata shim).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
+from kata_console.engine.errors import EngineError
+from kata_console.engine.events import LOG, STEP_BEGIN, Event, EventBus
+from kata_console.engine.ids import RandomIds, SeededIds
+from kata_console.engine.persist import PersistStore
+from kata_console.engine.plan import Plan, PlanError, load_plan
+from kata_console.engine.runner import OpResult, run_op
+from kata_console.engine.sandbox import Sandbox, SandboxConfig
+from kata_console.wiring import WiringError, make_agent, make_host_view, make_hypervisor
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "play",
+        help="replay a lifecycle plan against the engine",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("plan", metavar="PLAN.json", help="the plan to replay")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--events",
+        action="store_true",
+        help='also show the engine\'s steps (JSON: an "events" list)',
+    )
+    p.add_argument("--state-dir", metavar="DIR", help="keep persist.json files under DIR")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+    if args.state_dir is not None:
+        state_dir = Path(args.state_dir)
+        if state_dir.exists() and not state_dir.is_dir():
+            raise UsageError(f"--state-dir {state_dir}: not a directory")
+        return asyncio.run(_play(plan, state_dir, args))
+    with tempfile.TemporaryDirectory(prefix="kata-console-play-") as tmp:
+        return asyncio.run(_play(plan, Path(tmp), args))
+
+
+async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
+    spec = plan.sandbox
+    try:
+        host = make_host_view(spec.host)
+        hypervisor = make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver)
+        agent, close = await make_agent(
+            spec.agent, state_dir, create_container_timeout=spec.create_container_timeout
+        )
+    except WiringError as exc:
+        raise UsageError(str(exc)) from None
+    events: list[Event] = []
+    bus = EventBus()
+    if args.events:
+        bus.subscribe(events.append if args.json else _print_event)
+    ids = SeededIds(spec.seed) if spec.seed is not None else RandomIds()
+    config = SandboxConfig(
+        spec.id,
+        hypervisor_type=spec.hypervisor,
+        block_device_driver=spec.block_device_driver,
+        disable_block_device_use=spec.disable_block_device_use,
+    )
+    try:
+        sandbox = Sandbox(
+            config,
+            agent=agent,
+            hypervisor=hypervisor,
+            host=host,
+            store=PersistStore(state_dir),
+            ids=ids,
+            bus=bus,
+        )
+        results = [await run_op(sandbox, op) for op in plan.ops]
+    except EngineError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        await close()
+    rows = [r.to_dict() for r in sandbox.device_rows()]
+    if args.json:
+        out: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": rows}
+        if args.events:
+            out["events"] = [e.to_dict() for e in events]
+        print(json.dumps(out, indent=2))
+    else:
+        _print_human(results, rows)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _print_event(e: Event) -> None:
+    if e.kind == STEP_BEGIN:
+        print(f"  > {e.text}")
+    elif e.kind == "step.end" and e.error is not None:
+        print(f"  ! {e.text}: {e.error}")
+    elif e.kind == LOG and e.level in ("warning", "error"):
+        print(f"  {e.level}: {e.text}")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return lines
+
+
+def _print_human(results: list[OpResult], devices: list[dict[str, Any]]) -> None:
+    rows = [
+        [
+            str(i),
+            r.op,
+            r.id or "-",
+            "ok" if r.ok else "FAILED",
+            r.sandbox_state or '""',
+            r.container_state if r.container_state is not None else "-",
+            r.error or "",
+        ]
+        for i, r in enumerate(results)
+    ]
+    out = _table(["#", "OP", "ID", "RESULT", "SANDBOX", "CONTAINER", "ERROR"], rows)
+    failed = sum(not r.ok for r in results)
+    out.append(f"{len(results)} ops, {failed} failed")
+    out.append("")
+    if devices:
+        out += _table(
+            ["DEVICE", "KIND", "REF", "ATTACH", "INDEX", "ADDRESS", "RO", "HOST PATH"],
+            [
+                [
+                    d["id"],
+                    d["kind"],
+                    str(d["refcount"]),
+                    str(d["attach_count"]),
+                    "-" if d["index"] is None else str(d["index"]),
+                    d["address"] or "-",
+                    "ro" if d["read_only"] else "rw",
+                    d["host_path"],
+                ]
+                for d in devices
+            ],
+        )
+    else:
+        out.append("no devices")
+    sys.stdout.write("\n".join(out) + "\n")

@@ -1,0 +1,300 @@
+"""Plans: a JSON list of lifecycle operations for `kata-console play` (and the console).
+
+A plan is validated completely before anything runs, so a typo is reported as one line
+naming the op (`ops[3] (start_container): missing field "id"`) instead of surfacing
+halfway through a replay. IDs are checked with the persist rules, since they become
+paths under the state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import signal as _signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
+from kata_console.engine.errors import EngineError
+from kata_console.engine.persist import validate_id
+from kata_console.engine.rootfs import RootFs
+from kata_console.engine.sim import RPC_NAMES
+
+#: op -> (required fields, optional fields with defaults)
+OPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "create_sandbox": ((), {}),
+    "start_sandbox": ((), {}),
+    "stop_sandbox": ((), {"force": False}),
+    "delete_sandbox": ((), {}),
+    "create_container": (("id",), {"rootfs": None, "devices": [], "annotations": {}}),
+    "start_container": (("id",), {}),
+    "stop_container": (("id",), {"force": False}),
+    "delete_container": (("id",), {}),
+    "pause_container": (("id",), {}),
+    "resume_container": (("id",), {}),
+    "kill_container": (("id",), {"signal": "SIGTERM", "all": False}),
+    "exec_container": (("id",), {"process": {"args": ["sh"]}}),
+    "update_container": (("id",), {"resources": {}}),
+    "stats_container": (("id",), {}),
+    "inject_fault": (
+        ("target", "method"),
+        {"error": "injected failure", "code": "INTERNAL", "times": 1, "delay": 0.0},
+    ),
+}
+FAULT_METHODS: dict[str, tuple[str, ...]] = {
+    "agent": tuple(RPC_NAMES),
+    "hypervisor": ("start_vm", "stop_vm", "check", "hotplug_add_block", "hotplug_remove_block"),
+    "fs_share": ("share_rootfs", "unshare_rootfs", "unshare_mounts"),
+}
+FAULT_TARGETS = tuple(FAULT_METHODS)
+SANDBOX_KEYS = {
+    "id",
+    "hypervisor",
+    "agent",
+    "block_device_driver",
+    "host",
+    "seed",
+    "create_container_timeout",
+    "disable_block_device_use",
+}
+
+
+class PlanError(EngineError):
+    """The plan cannot be run as written (exit 2)."""
+
+
+@dataclass(slots=True)
+class SandboxSpec:
+    id: str
+    hypervisor: str = "sim"
+    agent: str = "sim"
+    block_device_driver: str = "virtio-scsi"
+    host: str | None = None
+    seed: int | None = None
+    create_container_timeout: float = 60.0
+    disable_block_device_use: bool = False
+
+
+@dataclass(slots=True)
+class Op:
+    index: int
+    op: str
+    id: str | None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Plan:
+    sandbox: SandboxSpec
+    ops: list[Op]
+
+
+def load_plan(path: str | Path) -> Plan:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such plan file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    return parse_plan(doc, base=path.parent)
+
+
+def _type(value: Any, kind: type | tuple[type, ...], where: str, name: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        wanted = " or ".join(
+            {
+                str: "a string",
+                bool: "a boolean",
+                int: "an integer",
+                float: "a number",
+                list: "a list",
+                dict: "an object",
+                type(None): "null",
+            }[k]
+            for k in kinds
+        )
+        raise PlanError(f"{where}: field {json.dumps(name)} must be {wanted}")
+    return value
+
+
+def parse_plan(doc: Any, base: Path | None = None) -> Plan:
+    if not isinstance(doc, dict):
+        raise PlanError('plan: must be a JSON object with "sandbox" and "ops"')
+    unknown = set(doc) - {"sandbox", "ops", "description"}
+    if unknown:
+        raise PlanError(f"plan: unknown field {json.dumps(sorted(unknown)[0])}")
+    sb = doc.get("sandbox")
+    if not isinstance(sb, dict):
+        raise PlanError("sandbox: missing or not an object")
+    extra = set(sb) - SANDBOX_KEYS
+    if extra:
+        raise PlanError(f"sandbox: unknown field {json.dumps(sorted(extra)[0])}")
+    if "id" not in sb:
+        raise PlanError('sandbox: missing field "id"')
+    try:
+        validate_id("sandbox", sb["id"])
+    except EngineError as exc:
+        raise PlanError(f"sandbox: {exc}") from None
+    spec = SandboxSpec(id=sb["id"])
+    for key in ("hypervisor", "agent", "block_device_driver"):
+        if key in sb:
+            setattr(spec, key, _type(sb[key], str, "sandbox", key))
+    if sb.get("host") is not None:
+        host = Path(_type(sb["host"], str, "sandbox", "host"))
+        spec.host = str(host if host.is_absolute() or base is None else base / host)
+    if sb.get("seed") is not None:
+        spec.seed = _type(sb["seed"], int, "sandbox", "seed")
+    if "create_container_timeout" in sb:
+        spec.create_container_timeout = float(
+            _type(
+                sb["create_container_timeout"], (int, float), "sandbox", "create_container_timeout"
+            )
+        )
+    if "disable_block_device_use" in sb:
+        spec.disable_block_device_use = _type(
+            sb["disable_block_device_use"], bool, "sandbox", "disable_block_device_use"
+        )
+    ops = doc.get("ops")
+    if not isinstance(ops, list):
+        raise PlanError('plan: missing field "ops" (a list)')
+    return Plan(spec, [_parse_op(i, raw) for i, raw in enumerate(ops)])
+
+
+def _parse_op(index: int, raw: Any) -> Op:
+    where = f"ops[{index}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("op"), str):
+        raise PlanError(f'{where}: must be an object with an "op" string')
+    name = raw["op"]
+    if name not in OPS:
+        raise PlanError(f"{where}: unknown op {json.dumps(name)} (known: {', '.join(OPS)})")
+    where = f"{where} ({name})"
+    required, optional = OPS[name]
+    for key in required:
+        if key not in raw:
+            raise PlanError(f"{where}: missing field {json.dumps(key)}")
+    extra = set(raw) - {"op", *required, *optional}
+    if extra:
+        raise PlanError(f"{where}: unknown field {json.dumps(sorted(extra)[0])}")
+    args = {k: raw.get(k, v) for k, v in optional.items()}
+    cid = None
+    if "id" in required:
+        cid = _type(raw["id"], str, where, "id")
+        if cid:  # "" is kept: the engine's own "Container ID cannot be empty" is the point
+            try:
+                validate_id("container", cid)
+            except EngineError as exc:
+                raise PlanError(f"{where}: {exc}") from None
+    if name == "create_container":
+        args["rootfs"] = _rootfs(args["rootfs"], where)
+        args["devices"] = [
+            _device(d, f"{where} devices[{i}]")
+            for i, d in enumerate(_type(args["devices"], list, where, "devices"))
+        ]
+        _type(args["annotations"], dict, where, "annotations")
+    elif name in ("stop_sandbox", "stop_container"):
+        _type(args["force"], bool, where, "force")
+    elif name == "kill_container":
+        args["signal"] = _signal_number(args["signal"], where)
+        _type(args["all"], bool, where, "all")
+    elif name == "inject_fault":
+        _fault(raw, args, where)
+    elif name in ("exec_container", "update_container"):
+        _type(
+            args["process" if name == "exec_container" else "resources"],
+            dict,
+            where,
+            "process" if name == "exec_container" else "resources",
+        )
+    return Op(index, name, cid, args)
+
+
+def _rootfs(raw: Any, where: str) -> RootFs:
+    if raw is None:
+        return RootFs()
+    _type(raw, dict, where, "rootfs")
+    extra = set(raw) - {"type", "source", "options", "target", "mounted"}
+    if extra:
+        raise PlanError(f"{where}: rootfs: unknown field {json.dumps(sorted(extra)[0])}")
+    options = _type(raw.get("options", []), list, where, "rootfs.options")
+    if not all(isinstance(o, str) for o in options):
+        raise PlanError(f'{where}: field "rootfs.options" must be a list of strings')
+    return RootFs(
+        source=_type(raw.get("source", ""), str, where, "rootfs.source"),
+        type=_type(raw.get("type", ""), str, where, "rootfs.type"),
+        options=list(options),
+        target=_type(raw.get("target", ""), str, where, "rootfs.target"),
+        mounted=_type(raw.get("mounted", False), bool, where, "rootfs.mounted"),
+    )
+
+
+def _device(raw: Any, where: str) -> DeviceInfo:
+    if not isinstance(raw, dict):
+        raise PlanError(f"{where}: must be an object")
+    known = {
+        "host_path",
+        "container_path",
+        "dev_type",
+        "major",
+        "minor",
+        "read_only",
+        "file_mode",
+        "uid",
+        "gid",
+        "driver_options",
+    }
+    extra = set(raw) - known
+    if extra:
+        raise PlanError(f"{where}: unknown field {json.dumps(sorted(extra)[0])}")
+    if "host_path" not in raw:
+        raise PlanError(f'{where}: missing field "host_path"')
+    host = _type(raw["host_path"], str, where, "host_path")
+    return DeviceInfo(
+        host_path=host,
+        container_path=_type(raw.get("container_path", host), str, where, "container_path"),
+        dev_type=_type(raw.get("dev_type", "b"), str, where, "dev_type"),
+        major=_type(raw.get("major", FILE_BACKED_MAJOR), int, where, "major"),
+        minor=_type(raw.get("minor", 0), int, where, "minor"),
+        read_only=_type(raw.get("read_only", False), bool, where, "read_only"),
+        file_mode=_type(raw.get("file_mode", 0), int, where, "file_mode"),
+        uid=_type(raw.get("uid", 0), int, where, "uid"),
+        gid=_type(raw.get("gid", 0), int, where, "gid"),
+        driver_options=dict(_type(raw.get("driver_options", {}), dict, where, "driver_options")),
+    )
+
+
+def _signal_number(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65:
+        return value
+    if isinstance(value, str):
+        name = value.upper()
+        name = name if name.startswith("SIG") else "SIG" + name
+        try:
+            return int(_signal.Signals[name])
+        except KeyError:
+            pass
+    raise PlanError(f'{where}: field "signal": unknown signal {json.dumps(value)}')
+
+
+def _fault(raw: dict[str, Any], args: dict[str, Any], where: str) -> None:
+    target = _type(raw["target"], str, where, "target")
+    if target not in FAULT_TARGETS:
+        raise PlanError(f'{where}: field "target" must be one of {", ".join(FAULT_TARGETS)}')
+    args["target"] = target
+    args["method"] = _type(raw["method"], str, where, "method")
+    if args["method"] not in FAULT_METHODS[target]:
+        raise PlanError(
+            f"{where}: {target} has no method {json.dumps(args['method'])} "
+            f"(known: {', '.join(FAULT_METHODS[target])})"
+        )
+    _type(args["error"], (str, type(None)), where, "error")
+    _type(args["code"], str, where, "code")
+    _type(args["times"], (int, type(None)), where, "times")
+    args["delay"] = float(_type(args["delay"], (int, float), where, "delay"))

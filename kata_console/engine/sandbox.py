@@ -1,0 +1,344 @@
+"""A sandbox (pod VM) and its container registry, as Go's `virtcontainers/sandbox.go` runs
+them (reference §1.4): create (VM start, Check, CreateSandbox, GetGuestDetails), start,
+stop(force), delete, the block index map, the device receiver side of hot-plug, and the
+`Sandbox.*Container` wrappers with their lookups and saves.
+
+Everything the outside world does for the sandbox comes in through ports (agent,
+hypervisor, host view, fs share, clock, ids, persist store); the engine never constructs a
+backend. A deleted sandbox returns to the empty state and may be created again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kata_console.engine import errors as E
+from kata_console.engine import states as S
+from kata_console.engine.clock import SystemClock
+from kata_console.engine.container import Container
+from kata_console.engine.deviceinfo import DeviceInfo
+from kata_console.engine.devices import (
+    MAX_BLOCK_INDEX,
+    Device,
+    DeviceManager,
+    DeviceRow,
+    guest_address,
+)
+from kata_console.engine.escapes import go_quote
+from kata_console.engine.events import STATE, EventBus, Stepper, rpc_text
+from kata_console.engine.ids import RandomIds
+from kata_console.engine.persist import PersistStore, validate_id
+from kata_console.engine.ports import (
+    Agent,
+    Clock,
+    CreateSandboxRequest,
+    HostView,
+    Hypervisor,
+    IdSource,
+)
+from kata_console.engine.rootfs import RootFs, create_erofs_devices, is_erofs_rootfs
+from kata_console.engine.sandboxops import ContainerWrappers, operation
+from kata_console.engine.sandboxstore import save_sandbox
+from kata_console.engine.sim import SimFsShare
+
+ErofsDevices = Callable[[RootFs, HostView], list[DeviceInfo]]
+
+
+@dataclass(slots=True)
+class SandboxConfig:
+    """The parts of Go's `SandboxConfig` the engine uses."""
+
+    id: str
+    hypervisor_type: str = "sim"
+    block_device_driver: str = "virtio-scsi"
+    shared_fs: str = "virtio-fs"
+    disable_block_device_use: bool = False
+    hostname: str = ""
+
+
+class _NoHost:
+    """Stands for "no host to ask": EROFS detection then goes by path names only."""
+
+    def statfs_type(self, path: str) -> int:
+        raise OSError(2, "no host view", path)
+
+
+class Sandbox(ContainerWrappers):
+    """One sandbox. Construct, then `await create()`; see `kata_console.engine` for wiring."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        *,
+        agent: Agent,
+        hypervisor: Hypervisor,
+        host: HostView | None = None,
+        store: PersistStore | None = None,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+        bus: EventBus | None = None,
+        stepper: Stepper | None = None,
+        fs_share: Any = None,
+        erofs_devices: ErofsDevices | None = None,
+    ) -> None:
+        self.id = validate_id("sandbox", config.id)
+        self.config = config
+        self.agent = agent
+        self.hypervisor = hypervisor
+        self.host = host
+        self.store = store
+        self.clock: Clock = clock or (bus.clock if bus else SystemClock())
+        self.ids: IdSource = ids or RandomIds()
+        self.bus = bus or EventBus(clock=self.clock, stepper=stepper)
+        self.fs_share = fs_share or SimFsShare()
+        self._erofs_devices = erofs_devices
+        self.state: str = S.EMPTY
+        self.containers: dict[str, Container] = {}
+        self.devices = DeviceManager(config.block_device_driver, ids=self.ids)
+        self.block_index_map: set[int] = set()
+        self.agent_url = ""
+        self.guest_memory_block_size_mb = 0
+        self.created: _dt.datetime | None = None
+        self._dirty = True
+        self._dirty_containers: set[str] = set()
+        self._removed: set[str] = set()
+        self._saved_devices_rev = -1
+        self._depth = 0
+        self._save_pending = False
+
+    # ------------------------------------------------------------------ plumbing
+    def log(self, level: str, message: str, **fields: Any) -> None:
+        self.bus.log(level, message, subsystem="sandbox", sandbox=self.id, **fields)
+
+    def _step(self, description: str) -> Any:
+        return self.bus.step(description, sandbox=self.id)
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def mark_container_dirty(self, container_id: str) -> None:
+        self._dirty_containers.add(container_id)
+
+    def new_exec_id(self) -> str:
+        """Go generates a UUID for each exec."""
+        h = self.ids.token_hex(16)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+    def block_device_support(self) -> bool:
+        """Go `checkBlockDeviceSupport` (the agent and hypervisor ports always can)."""
+        return not self.config.disable_block_device_use
+
+    def is_erofs(self, rootfs: RootFs) -> bool:
+        return is_erofs_rootfs(rootfs, self.host or _NoHost())  # type: ignore[arg-type]
+
+    def erofs_devices(self, rootfs: RootFs) -> list[DeviceInfo]:
+        """Go `createErofsDevices`; without a host view (and no injected resolver) the
+        layers cannot be resolved, so none are added (a plan then names them itself)."""
+        if self._erofs_devices is not None:
+            return self._erofs_devices(rootfs, self.host)  # type: ignore[arg-type]
+        if self.host is None:
+            if self.is_erofs(rootfs):
+                self.log("warning", "no host view: EROFS layer devices not resolved")
+            return []
+        return create_erofs_devices(rootfs, self.host)
+
+    def _set_state(self, state: str) -> None:
+        """Go `setSandboxState`: in memory only (no save)."""
+        S.check_settable(state)
+        old, self.state = self.state, state
+        self._dirty = True
+        self.bus.emit(
+            STATE,
+            f"sandbox {self.id}: {S.state_label(old)} -> {state}",
+            self.id,
+            fields={"old": old, "new": state},
+        )
+
+    # ------------------------------------------------------------------ persistence
+    async def save(self, *, final: bool = False) -> None:
+        """Go `Sandbox.Save`: write what changed since the last save (see sandboxstore).
+        Inside an operation the write is deferred to its end unless `final`."""
+        if self.store is None:
+            return
+        if self._depth > 0 and not final:
+            self._save_pending = True
+            return
+        await self._flush()
+
+    async def _flush(self) -> None:
+        self._save_pending = False
+        if self.store is not None:
+            await save_sandbox(self, self.store)
+
+    # ------------------------------------------------------------------ device receiver
+    def get_and_set_block_index(self) -> int:
+        """The lowest free index in [0, 65535), marked used."""
+        for index in range(MAX_BLOCK_INDEX):
+            if index not in self.block_index_map:
+                self.block_index_map.add(index)
+                self._dirty = True
+                return index
+        raise E.DeviceError(E.NO_BLOCK_INDEX)
+
+    def unset_block_index(self, index: int) -> None:
+        self.block_index_map.discard(index)
+        self._dirty = True
+
+    def _drive_text(self, verb: str, device: Device) -> str:
+        drive = device.drive
+        assert drive is not None
+        driver = self.devices.block_driver
+        where = guest_address(drive, driver) or "-"
+        mode = "ro" if drive.read_only else "rw"
+        return f"{verb} block {drive.id} ({driver} {where}) file={drive.file} {mode}"
+
+    async def hotplug_add_device(self, device: Device) -> None:
+        async with self._step(self._drive_text("hotplug", device)):
+            await self.hypervisor.hotplug_add_block(device.drive)
+
+    async def hotplug_remove_device(self, device: Device) -> None:
+        if device.info.pmem:
+            self.log("warning", E.CANNOT_REMOVE_PMEM)
+            return
+        async with self._step(self._drive_text("unplug", device)):
+            await self.hypervisor.hotplug_remove_block(device.drive)
+
+    # ------------------------------------------------------------------ registry
+    def find_container(self, container_id: str) -> Container:
+        if not container_id:
+            raise E.NotFoundError(E.NEED_CONTAINER_ID)
+        c = self.containers.get(container_id)
+        if c is None:
+            raise E.NotFoundError(E.FIND_CONTAINER % (go_quote(container_id), go_quote(self.id)))
+        return c
+
+    def remove_container(self, container_id: str) -> None:
+        if self.containers.pop(container_id, None) is None:
+            raise E.NotFoundError(E.REMOVE_CONTAINER % (go_quote(container_id), go_quote(self.id)))
+        self._dirty_containers.discard(container_id)
+        self._removed.add(container_id)
+        self._dirty = True
+
+    def device_rows(self) -> list[DeviceRow]:
+        return self.devices.rows()
+
+    # ------------------------------------------------------------------ sandbox lifecycle
+    @operation
+    async def create(self) -> None:
+        """Go `createSandboxFromConfig`: ready (in memory) -> start VM -> Check ->
+        CreateSandbox -> GetGuestDetails -> save. A failure stops the VM and deletes."""
+        if self.state != S.EMPTY:
+            raise E.PreconditionError(E.SANDBOX_ALREADY_CREATED % (go_quote(self.id), self.state))
+        self.created = self.clock.now()
+        self._set_state(S.READY)
+        try:
+            await self._start_vm()
+            details = await self._rpc("GetGuestDetails", self.agent.get_guest_details)
+            self.guest_memory_block_size_mb = details.mem_block_size_bytes >> 20
+            self.agent_url = self.hypervisor.agent_url()
+            await self.save()
+        except BaseException as exc:
+            self.log("error", f"create sandbox failed: {exc}")
+            try:
+                await self.delete()
+            except Exception as del_exc:
+                self.log("warning", f"rollback delete failed: {del_exc}")
+            raise
+
+    async def _rpc(self, name: str, call: Callable[[], Any], **fields: Any) -> Any:
+        async with self._step(rpc_text(name, **fields)):
+            return await call()
+
+    async def _start_vm(self) -> None:
+        try:
+            async with self._step(f"start VM ({self.config.hypervisor_type})"):
+                await self.hypervisor.start_vm(self.id)
+        except BaseException:
+            await self._stop_hypervisor(force=True)
+            raise
+        try:
+            await self._rpc("Check", self.agent.check)
+            request = CreateSandboxRequest(
+                sandbox_id=self.id, hostname=self.config.hostname or self.id
+            )
+            await self._rpc(
+                "CreateSandbox", lambda: self.agent.create_sandbox(request), sandbox_id=self.id
+            )
+        except BaseException:
+            await self._stop_vm(force=True)
+            raise
+
+    async def _stop_hypervisor(self, force: bool) -> None:
+        try:
+            async with self._step(f"stop VM ({self.config.hypervisor_type})"):
+                await self.hypervisor.stop_vm()
+        except Exception as exc:
+            if not force:
+                raise
+            self.log("warning", f"stop VM failed, ignored (force): {exc}")
+
+    async def _stop_vm(self, force: bool) -> None:
+        """Go `stopVM`: DestroySandbox (error only logged), then the hypervisor."""
+        try:
+            await self._rpc("DestroySandbox", self.agent.destroy_sandbox)
+        except Exception as exc:
+            self.log("warning", f"DestroySandbox failed: {exc}")
+        await self._stop_hypervisor(force)
+
+    @operation
+    async def start(self) -> None:
+        S.valid_transition(self.state, self.state, S.RUNNING)
+        prev = self.state
+        self._set_state(S.RUNNING)
+        for c in list(self.containers.values()):
+            try:
+                await c.start()
+            except BaseException:
+                self._set_state(prev)
+                raise
+        await self.save()
+
+    @operation
+    async def stop(self, force: bool = False) -> None:
+        if self.state == S.STOPPED:
+            self.log("info", "sandbox already stopped")
+            return
+        S.valid_transition(self.state, self.state, S.STOPPED)
+        for c in list(self.containers.values()):
+            await c.stop(force)
+        await self._stop_vm(force)
+        self._set_state(S.STOPPED)
+        await self.save()
+
+    @operation
+    async def delete(self) -> None:
+        if self.state not in (S.READY, S.PAUSED, S.STOPPED):
+            raise E.PreconditionError(E.SANDBOX_DELETE)
+        for c in list(self.containers.values()):
+            try:
+                await c.delete()
+            except Exception as exc:
+                self.log("warning", f"delete container {c.id} failed: {exc}")
+        if self.store is not None:
+            async with self.bus.step(f"remove {self.store.root}/{self.id}", sandbox=self.id):
+                self.store.destroy(self.id)
+        self._save_pending = False  # nothing of this sandbox may be written again
+        self._set_state_after_delete()
+
+    def _set_state_after_delete(self) -> None:
+        old = self.state
+        self.containers.clear()
+        self.devices = DeviceManager(self.config.block_device_driver, ids=self.ids)
+        self.block_index_map = set()
+        self.state = S.EMPTY
+        self._dirty, self._dirty_containers, self._removed = True, set(), set()
+        self._saved_devices_rev = -1
+        self.bus.emit(
+            STATE,
+            f"sandbox {self.id}: {S.state_label(old)} -> deleted",
+            self.id,
+            fields={"old": old, "new": S.EMPTY},
+        )

@@ -1,0 +1,180 @@
+"""The `Sandbox.*Container` wrappers (Go `VC/sandbox.go`): container lookup, the call into
+the container, then the save; and `operation`, which coalesces the saves Go makes along
+the way into one per public operation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import signal as _signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kata_console.engine import errors as E
+from kata_console.engine.container import Container, ContainerConfig
+from kata_console.engine.containerops import check_annotations
+from kata_console.engine.persist import validate_id
+from kata_console.engine.states import RUNNING
+
+if TYPE_CHECKING:
+    pass
+
+T = TypeVar("T")
+
+
+def operation(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A public sandbox operation: the saves Go makes along the way (each
+    `setContainerState`, stop's deferred save) are coalesced into one at the end, which
+    also runs when the operation fails. Wrappers that must see their own save's error
+    (CreateContainer's rollback) save with `final=True`."""
+
+    @functools.wraps(fn)
+    async def run(self: Any, *args: Any, **kwargs: Any) -> T:
+        self._depth += 1
+        try:
+            result = await fn(self, *args, **kwargs)
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0 and self._save_pending:
+                try:
+                    await self._flush()
+                except Exception as exc:
+                    self.log("warning", f"Save sandbox failed: {exc}")
+            raise
+        self._depth -= 1
+        if self._depth == 0 and self._save_pending:
+            await self._flush()
+        return result
+
+    return run
+
+
+class ContainerWrappers:
+    """Mixin of `Sandbox`."""
+
+    if TYPE_CHECKING:
+        id: str
+        state: str
+        containers: dict[str, Container]
+        _dirty: bool
+        _dirty_containers: set[str]
+
+        def log(self, level: str, message: str, **fields: Any) -> None: ...
+        def find_container(self, container_id: str) -> Container: ...
+        def erofs_devices(self, rootfs: Any) -> list[Any]: ...
+        async def save(self, *, final: bool = False) -> None: ...
+
+    @operation
+    async def create_container(self, config: ContainerConfig) -> Container:
+        """Go `Sandbox.CreateContainer`. Improvement: ID validity and duplicates are checked
+        before any device is created or plugged (Go finds the duplicate after the guest
+        already refused it)."""
+        if not config.id:
+            raise E.PreconditionError(E.INVALID_CONTAINER_CONFIG)
+        validate_id("container", config.id)
+        if config.id in self.containers:
+            raise E.PreconditionError(E.DUPLICATED_CONTAINER % config.id)
+        check_annotations(config.annotations)
+        config = dataclasses.replace(config, devices=list(config.devices))
+        c = Container(self, config)  # type: ignore[arg-type]
+        c.create_devices(self.erofs_devices(config.rootfs))
+        await c.create()
+        self.containers[c.id] = c
+        self._dirty = True
+        self._dirty_containers.add(c.id)
+        try:
+            await self.save(final=True)
+        except BaseException as exc:
+            self.log(
+                "error",
+                f"Cleaning up partially created container: {exc}",
+                container=c.id,
+                rollback=True,
+            )
+            try:
+                await c.stop(force=True)
+            except Exception as stop_exc:
+                self.log("warning", f"rollback stop failed: {stop_exc}", container=c.id)
+            self.containers.pop(c.id, None)
+            raise
+        return c
+
+    @operation
+    async def start_container(self, container_id: str) -> Container:
+        c = self.find_container(container_id)
+        await c.start()
+        await self.save()
+        return c
+
+    @operation
+    async def stop_container(self, container_id: str, force: bool = False) -> Container:
+        c = self.find_container(container_id)
+        await c.stop(force)
+        return c
+
+    @operation
+    async def delete_container(self, container_id: str) -> Container:
+        if not container_id:
+            raise E.NotFoundError(E.NEED_CONTAINER_ID)
+        c = self.find_container(container_id)
+        await c.delete()
+        await self.save()
+        return c
+
+    @operation
+    async def kill_container(
+        self, container_id: str, sig: int, all_processes: bool = False
+    ) -> None:
+        """Go `KillContainer`: SIGKILL never fails, whatever the signal's result was."""
+        c = self.find_container(container_id)
+        try:
+            await c.kill(sig, all_processes)
+        except Exception:
+            if sig == _signal.SIGKILL:
+                return
+            raise
+
+    @operation
+    async def pause_container(self, container_id: str) -> None:
+        await self.find_container(container_id).pause()
+        await self.save()
+
+    @operation
+    async def resume_container(self, container_id: str) -> None:
+        await self.find_container(container_id).resume()
+        await self.save()
+
+    @operation
+    async def enter_container(self, container_id: str, process: dict[str, Any]) -> str:
+        return await self.find_container(container_id).enter(process)
+
+    @operation
+    async def wait_process(self, container_id: str, exec_id: str) -> int:
+        if self.state != RUNNING:
+            raise E.PreconditionError(E.SANDBOX_NOT_RUNNING)
+        return await self.find_container(container_id).wait(exec_id)
+
+    @operation
+    async def winsize_process(
+        self, container_id: str, exec_id: str, height: int, width: int
+    ) -> None:
+        if self.state != RUNNING:
+            raise E.PreconditionError(E.SANDBOX_NOT_RUNNING)
+        await self.find_container(container_id).winsize(exec_id, height, width)
+
+    @operation
+    async def update_container(self, container_id: str, resources: dict[str, Any]) -> None:
+        await self.find_container(container_id).update(resources)
+        await self.save()
+
+    @operation
+    async def stats_container(self, container_id: str) -> dict[str, Any]:
+        return await self.find_container(container_id).stats()
+
+    def status_container(self, container_id: str) -> str:
+        """Go `StatusContainer` (bare "Container does not exist" when unknown)."""
+        c = self.containers.get(container_id)
+        if c is None:
+            raise E.NotFoundError(E.NO_SUCH_CONTAINER)
+        return c.state

@@ -1,0 +1,402 @@
+"""In-process implementations of the engine's ports: `SimAgent`, `SimHypervisor`, `SimFsShare`.
+
+These are TEST DOUBLES. They stand in for a Kata guest (the agent inside a VM) and for the
+VM itself, which cannot exist here; they model just enough guest behaviour (a container
+must be created before it starts, SIGKILL ends its init process, a drive must be plugged
+before it is unplugged) for the engine's sequencing to be exercised and shown. Every
+method can be made to fail or stall through `faults`, which is how the tests (and plans)
+drive rollbacks, force-stop and timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal as _signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kata_console.engine.ports import (
+    AgentError,
+    CreateContainerRequest,
+    CreateSandboxRequest,
+    GuestDetails,
+    HypervisorError,
+)
+
+#: Kata `getReqContext` defaults; None = no deadline
+DEFAULT_CREATE_CONTAINER_TIMEOUT = 60.0
+DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_CHECK_TIMEOUT = 30.0
+
+#: port method -> agent.proto request name (for `<Name>Request timed out`)
+RPC_NAMES = {
+    "check": "Check",
+    "create_sandbox": "CreateSandbox",
+    "destroy_sandbox": "DestroySandbox",
+    "get_guest_details": "GuestDetails",
+    "create_container": "CreateContainer",
+    "start_container": "StartContainer",
+    "remove_container": "RemoveContainer",
+    "exec_process": "ExecProcess",
+    "signal_process": "SignalProcess",
+    "wait_process": "WaitProcess",
+    "pause_container": "PauseContainer",
+    "resume_container": "ResumeContainer",
+    "update_container": "UpdateContainer",
+    "stats_container": "StatsContainer",
+    "tty_win_resize": "TtyWinResize",
+    "remove_stale_virtiofs_share_mounts": "RemoveStaleVirtiofsShareMounts",
+    "read_stdout": "ReadStdout",
+}
+
+
+@dataclass
+class _Fault:
+    error: BaseException | None
+    times: int | None  # None: every call
+    delay: float = 0.0
+
+
+class Faults:
+    """Per-method fault injection: fail the next `times` calls, or stall them."""
+
+    def __init__(self) -> None:
+        self._faults: dict[str, list[_Fault]] = {}
+
+    def fail(self, method: str, error: BaseException, times: int | None = 1) -> None:
+        self._faults.setdefault(method, []).append(_Fault(error, times))
+
+    def stall(self, method: str, seconds: float, times: int | None = 1) -> None:
+        self._faults.setdefault(method, []).append(_Fault(None, times, seconds))
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def take(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+        return fault
+
+
+@dataclass
+class SimProcess:
+    exit_status: int | None = None
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def exit(self, status: int) -> None:
+        if self.exit_status is None:
+            self.exit_status = status
+            self.exited.set()
+
+
+@dataclass
+class SimContainer:
+    status: str = "created"  # created | running | paused | stopped
+    processes: dict[str, SimProcess] = field(default_factory=dict)
+    request: CreateContainerRequest | None = None
+
+
+class SimAgent:
+    """Test double for the Kata guest agent (no guest can run here); see the module doc.
+
+    `calls` records (method, arguments) in order. Deadlines follow Kata (CreateContainer
+    configurable, Check 30 s, WaitProcess none, others 60 s) and apply to injected stalls.
+    """
+
+    def __init__(
+        self,
+        *,
+        create_container_timeout: float = DEFAULT_CREATE_CONTAINER_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        check_timeout: float = DEFAULT_CHECK_TIMEOUT,
+    ) -> None:
+        self.timeouts: dict[str, float | None] = {
+            "create_container": create_container_timeout,
+            "check": check_timeout,
+            "wait_process": None,
+        }
+        self.request_timeout = request_timeout
+        self.faults = Faults()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.sandbox_id: str | None = None
+        self.containers: dict[str, SimContainer] = {}
+        self.closed = False
+
+    # ------------------------------------------------------------------ plumbing
+    async def _enter(self, method: str, **args: Any) -> None:
+        self.calls.append((method, args))
+        fault = self.faults.take(method)
+        if fault is None:
+            return
+        if fault.delay:
+            timeout = self.timeouts.get(method, self.request_timeout)
+            try:
+                await asyncio.wait_for(asyncio.sleep(fault.delay), timeout)
+            except TimeoutError:
+                raise AgentError(
+                    f"{RPC_NAMES[method]}Request timed out", "DEADLINE_EXCEEDED"
+                ) from None
+        if fault.error is not None:
+            raise fault.error
+
+    def _need_sandbox(self) -> None:
+        if self.sandbox_id is None:
+            raise AgentError(
+                "sim agent: no sandbox (CreateSandbox was not called)", "FAILED_PRECONDITION"
+            )
+
+    def _container(self, container_id: str) -> SimContainer:
+        self._need_sandbox()
+        c = self.containers.get(container_id)
+        if c is None:
+            raise AgentError(f"sim agent: container {container_id} not found", "NOT_FOUND")
+        return c
+
+    def exit_process(self, container_id: str, exec_id: str | None = None, status: int = 0) -> None:
+        """Make a guest process exit (tests: a container whose workload ended)."""
+        c = self.containers[container_id]
+        c.processes[exec_id or container_id].exit(status)
+        if exec_id in (None, container_id):
+            c.status = "stopped"
+
+    # ------------------------------------------------------------------ sandbox
+    async def check(self) -> None:
+        await self._enter("check")
+
+    async def create_sandbox(self, request: CreateSandboxRequest) -> None:
+        await self._enter("create_sandbox", sandbox_id=request.sandbox_id)
+        self.sandbox_id = request.sandbox_id
+
+    async def destroy_sandbox(self) -> None:
+        await self._enter("destroy_sandbox")
+        self._need_sandbox()
+        for c in self.containers.values():
+            for proc in c.processes.values():
+                proc.exit(128 + _signal.SIGKILL)
+        self.containers.clear()
+        self.sandbox_id = None
+
+    async def get_guest_details(self) -> GuestDetails:
+        await self._enter("get_guest_details")
+        return GuestDetails(
+            mem_block_size_bytes=128 << 20,
+            agent_version="sim",
+            device_handlers=["blk", "scsi", "mmioblk"],
+            storage_handlers=["blk", "scsi", "overlayfs", "virtio-fs"],
+        )
+
+    # ------------------------------------------------------------------ containers
+    async def create_container(self, request: CreateContainerRequest) -> None:
+        await self._enter(
+            "create_container",
+            container_id=request.container_id,
+            storages=len(request.storages),
+            devices=len(request.devices),
+        )
+        self._need_sandbox()
+        if request.container_id in self.containers:
+            raise AgentError(
+                f"sim agent: container {request.container_id} already exists", "ALREADY_EXISTS"
+            )
+        self.containers[request.container_id] = SimContainer(
+            processes={request.exec_id: SimProcess()}, request=request
+        )
+
+    async def start_container(self, container_id: str) -> None:
+        await self._enter("start_container", container_id=container_id)
+        c = self._container(container_id)
+        if c.status != "created":
+            raise AgentError(
+                f"sim agent: container {container_id} is {c.status}, cannot start",
+                "FAILED_PRECONDITION",
+            )
+        c.status = "running"
+
+    async def remove_container(self, container_id: str, timeout: int = 0) -> None:
+        await self._enter("remove_container", container_id=container_id, timeout=timeout)
+        self._container(container_id)
+        del self.containers[container_id]
+
+    async def exec_process(
+        self, container_id: str, exec_id: str, process: Mapping[str, Any]
+    ) -> None:
+        await self._enter("exec_process", container_id=container_id, exec_id=exec_id)
+        self._container(container_id).processes[exec_id] = SimProcess()
+
+    async def signal_process(self, container_id: str, exec_id: str, signal: int) -> None:
+        await self._enter(
+            "signal_process", container_id=container_id, exec_id=exec_id, signal=signal
+        )
+        c = self._container(container_id)
+        targets = list(c.processes.values()) if exec_id == "" else [c.processes.get(exec_id)]
+        live = [p for p in targets if p is not None and p.exit_status is None]
+        if not live:
+            raise AgentError(f"sim agent: signal {signal}: ESRCH: No such process", "INTERNAL")
+        if signal in (_signal.SIGKILL, _signal.SIGTERM):
+            for proc in live:
+                proc.exit(128 + signal)
+            if exec_id in ("", container_id):
+                c.status = "stopped"
+
+    async def wait_process(self, container_id: str, exec_id: str) -> int:
+        await self._enter("wait_process", container_id=container_id, exec_id=exec_id)
+        proc = self._container(container_id).processes.get(exec_id)
+        if proc is None:
+            raise AgentError(f"sim agent: process {exec_id} not found", "NOT_FOUND")
+        await proc.exited.wait()
+        return proc.exit_status or 0
+
+    async def pause_container(self, container_id: str) -> None:
+        await self._enter("pause_container", container_id=container_id)
+        c = self._container(container_id)
+        if c.status != "running":
+            raise AgentError(
+                f"sim agent: container {container_id} is {c.status}, cannot pause",
+                "FAILED_PRECONDITION",
+            )
+        c.status = "paused"
+
+    async def resume_container(self, container_id: str) -> None:
+        await self._enter("resume_container", container_id=container_id)
+        c = self._container(container_id)
+        if c.status != "paused":
+            raise AgentError(
+                f"sim agent: container {container_id} is {c.status}, cannot resume",
+                "FAILED_PRECONDITION",
+            )
+        c.status = "running"
+
+    async def update_container(self, container_id: str, resources: Mapping[str, Any]) -> None:
+        await self._enter("update_container", container_id=container_id)
+        self._container(container_id)
+
+    async def stats_container(self, container_id: str) -> dict[str, Any]:
+        await self._enter("stats_container", container_id=container_id)
+        self._container(container_id)
+        return {
+            "cgroup_stats": {
+                "cpu_stats": {"cpu_usage": {"total_usage": 0}},
+                "memory_stats": {"usage": {"usage": 0}},
+            },
+            "network_stats": [],
+        }
+
+    async def tty_win_resize(self, container_id: str, exec_id: str, row: int, column: int) -> None:
+        await self._enter(
+            "tty_win_resize", container_id=container_id, exec_id=exec_id, row=row, column=column
+        )
+        self._container(container_id)
+
+    async def remove_stale_virtiofs_share_mounts(self) -> None:
+        await self._enter("remove_stale_virtiofs_share_mounts")
+
+    async def read_stdout(self, container_id: str, exec_id: str, length: int) -> bytes:
+        await self._enter("read_stdout", container_id=container_id, exec_id=exec_id)
+        return b""
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class SimHypervisor:
+    """Test double for the VM (QEMU cannot run here); see the module doc. Drives must be
+    plugged into a started VM; virtio-blk hot-plugs get a PCI path `02/<slot>` as QEMU's
+    bridge would give them."""
+
+    def __init__(self, block_driver: str = "virtio-scsi") -> None:
+        self.block_driver = block_driver
+        self.faults = Faults()
+        self.calls: list[tuple[str, str]] = []
+        self.sandbox_id: str | None = None
+        self.running = False
+        self.plugged: dict[str, Any] = {}
+        self._slots: dict[str, int] = {}
+
+    async def _enter(self, method: str, arg: str = "") -> None:
+        self.calls.append((method, arg))
+        fault = self.faults.take(method)
+        if fault is None:
+            return
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.error is not None:
+            raise fault.error
+
+    async def start_vm(self, sandbox_id: str) -> None:
+        await self._enter("start_vm", sandbox_id)
+        self.sandbox_id, self.running = sandbox_id, True
+
+    async def stop_vm(self) -> None:
+        await self._enter("stop_vm")
+        self.running = False
+        self.plugged.clear()
+        self._slots.clear()
+
+    async def check(self) -> None:
+        await self._enter("check")
+        if not self.running:
+            raise HypervisorError("sim hypervisor: VM not running")
+
+    async def hotplug_add_block(self, drive: Any) -> None:
+        await self._enter("hotplug_add_block", drive.id)
+        if not self.running:
+            raise HypervisorError("sim hypervisor: VM not running")
+        if drive.id in self.plugged:
+            raise HypervisorError(f"Duplicate ID 'virtio-{drive.id}' for device")
+        if self.block_driver == "virtio-blk":
+            slot = next(s for s in range(1, 32) if s not in self._slots.values())
+            self._slots[drive.id] = slot
+            drive.pci_path = f"02/{slot:02x}"
+        self.plugged[drive.id] = drive
+
+    async def hotplug_remove_block(self, drive: Any) -> None:
+        await self._enter("hotplug_remove_block", drive.id)
+        if drive.id not in self.plugged:
+            raise HypervisorError(f"Device 'virtio-{drive.id}' not found")
+        del self.plugged[drive.id]
+        self._slots.pop(drive.id, None)
+
+    def agent_url(self) -> str:
+        return f"sim://{self.sandbox_id or ''}"
+
+    def facts(self) -> Sequence[tuple[str, str]]:
+        return [
+            ("hypervisor", "sim (in-process test double, no VM)"),
+            ("vm", "running" if self.running else "stopped"),
+            ("plugged drives", str(len(self.plugged))),
+        ]
+
+
+class SimFsShare:
+    """Records rootfs/mount sharing instead of bind-mounting (the console never mounts)."""
+
+    def __init__(self) -> None:
+        self.faults = Faults()
+        self.shared: dict[tuple[str, str], str] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    async def _enter(self, method: str, container_id: str) -> None:
+        self.calls.append((method, container_id))
+        fault = self.faults.take(method)
+        if fault is not None and fault.error is not None:
+            raise fault.error
+
+    async def share_rootfs(self, sandbox_id: str, container_id: str, source: str) -> str:
+        await self._enter("share_rootfs", container_id)
+        path = f"/run/kata-containers/shared/sandboxes/{sandbox_id}/mounts/{container_id}/rootfs"
+        self.shared[(sandbox_id, container_id)] = path
+        return path
+
+    async def unshare_rootfs(self, sandbox_id: str, container_id: str) -> None:
+        await self._enter("unshare_rootfs", container_id)
+        self.shared.pop((sandbox_id, container_id), None)
+
+    async def unshare_mounts(self, sandbox_id: str, container_id: str) -> None:
+        await self._enter("unshare_mounts", container_id)

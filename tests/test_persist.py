@@ -1,0 +1,320 @@
+"""persist.json: Go field names and encodings, round trips, Go-written files, corrupt files,
+hostile IDs, incremental saves and crash safety under SIGKILL."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kata_console.engine import persist as P
+from kata_console.engine.persistschema import SandboxRecord, encode_sandbox
+from kata_console.engine.sandboxstore import restore_sandbox
+from kata_console.engine.sim import SimAgent, SimHypervisor
+from tests.conftest import REPO
+from tests.enginekit import Kit
+
+GO_SAMPLE = REPO / "fixtures" / "persist" / "go-sbs"
+
+
+def ports() -> dict[str, object]:
+    return {"agent": SimAgent(), "hypervisor": SimHypervisor()}
+
+
+async def test_sandbox_document_has_go_names_and_encodings(tmp_path: Path) -> None:
+    kit = Kit(tmp_path)
+    await kit.up()
+    await kit.container("c1", 1)
+    text = (tmp_path / "sb1" / "persist.json").read_text()
+    assert (
+        text.endswith("}\n") and "\n" not in text[:-1] and ": " not in text
+    )  # Encoder: compact + \n
+    doc = json.loads(text)
+    assert list(doc) == [
+        "CgroupPaths",
+        "Devices",
+        "State",
+        "SandboxContainer",
+        "SandboxCgroupPath",
+        "OverheadCgroupPath",
+        "HypervisorState",
+        "AgentState",
+        "Network",
+        "Config",
+        "PersistVersion",
+        "GuestMemoryBlockSizeMB",
+        "GuestMemoryHotplugProbe",
+    ]
+    assert doc["CgroupPaths"] is None and doc["PersistVersion"] == 2
+    assert doc["HypervisorState"]["BlockIndexMap"] == {"0": {}}
+    (dev,) = doc["Devices"]
+    assert list(dev) == [
+        "DriverOptions",
+        "BlockDrive",
+        "ID",
+        "Type",
+        "DevType",
+        "RefCount",
+        "AttachCount",
+        "Major",
+        "Minor",
+        "ColdPlug",
+    ]
+    assert (dev["Major"], dev["RefCount"], dev["AttachCount"], dev["Type"]) == (-1, 1, 1, "block")
+    assert (
+        dev["BlockDrive"]["ID"] == f"drive-{dev['ID']}" and dev["BlockDrive"]["SCSIAddr"] == "0:0"
+    )
+    assert dev["BlockDrive"]["PCIPath"] == ""  # a string, not Go's lossy {}
+    assert doc["Config"]["ContainerConfigs"][0]["ID"] == "c1"
+    c = json.loads((tmp_path / "sb1" / "c1" / "persist.json").read_text())
+    assert list(c) == [
+        "State",
+        "CgroupPath",
+        "BundlePath",
+        "Rootfs",
+        "Process",
+        "DeviceMaps",
+        "Mounts",
+    ]
+    assert c["Process"] == {"StartTime": "2026-01-02T03:04:05Z", "Token": "c1", "Pid": -1}
+    assert c["DeviceMaps"][0]["ID"] == dev["ID"]
+    assert (tmp_path / "sb1").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "sb1" / "persist.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_go_time_and_html_escaping() -> None:
+    utc = _dt.UTC
+    assert (
+        P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=utc))
+        == "2026-01-02T03:04:05.12Z"
+    )
+    assert P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=utc)) == "2026-01-02T03:04:05Z"
+    cet = _dt.timezone(_dt.timedelta(hours=1))
+    assert (
+        P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=cet))
+        == "2026-01-02T03:04:05.000001+01:00"
+    )
+    assert (
+        P.go_time(None) == "0001-01-01T00:00:00Z"
+        and P.parse_go_time("0001-01-01T00:00:00Z") is None
+    )
+    assert P.parse_go_time("2026-03-04T10:11:12.345678901Z") == _dt.datetime(
+        2026, 3, 4, 10, 11, 12, 345678, tzinfo=utc
+    )
+    assert P.go_json({"a": "<x>&é"}) == '{"a":"\\u003cx\\u003e\\u0026é"}'
+
+
+async def test_round_trip_restores_and_reencodes_identically(tmp_path: Path) -> None:
+    kit = Kit(tmp_path, driver="virtio-blk")
+    await kit.up()
+    await kit.container("c1", 1, 2)
+    await kit.container("c2", 3, 1)
+    await kit.sandbox.start_container("c1")
+    await kit.sandbox.stop_container("c2")
+    files = {p: p.read_bytes() for p in tmp_path.rglob("persist.json")}
+    sb = restore_sandbox(kit.store, "sb1", **ports())
+    assert sb.state == "running" and sb.block_index_map == kit.sandbox.block_index_map
+    assert [r.to_dict() for r in sb.device_rows()] == [
+        r.to_dict() for r in kit.sandbox.device_rows()
+    ]
+    assert {c.id: c.state for c in sb.containers.values()} == {"c1": "running", "c2": "stopped"}
+    assert sb.containers["c1"].devices == kit.sandbox.containers["c1"].devices
+    assert sb.containers["c1"].process == kit.sandbox.containers["c1"].process
+    assert sb.device_rows()[0].address == "02/01"  # PCI path survives (Go loses it)
+    for cid in ("c1", "c2"):
+        sb.mark_container_dirty(cid)
+    sb.mark_dirty()
+    shutil.rmtree(tmp_path / "sb1")
+    await sb.save()
+    assert {p: p.read_bytes() for p in tmp_path.rglob("persist.json")} == files
+
+
+def test_loads_a_go_written_sandbox() -> None:
+    store = P.PersistStore(GO_SAMPLE)
+    assert store.sandbox_ids() == ["kata-go-1"]
+    sb = restore_sandbox(store, "kata-go-1", **ports())
+    assert (sb.state, sb.agent_url, sb.config.hypervisor_type) == (
+        "running",
+        "vsock://2843928337:1024",
+        "qemu",
+    )
+    assert sb.devices.block_driver == "virtio-blk" and sb.block_index_map == {0}
+    blk, gen = sb.devices.get_all_devices()
+    assert blk.drive is not None and blk.drive.pci_path == "" and blk.drive.virt_path == "/dev/vda"
+    assert (blk.host_path, blk.refcount, blk.attach_count, blk.info.read_only) == (
+        "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots/7/layer.erofs",
+        1,
+        1,
+        True,
+    )
+    assert (gen.type, gen.host_path, gen.info.major, gen.info.minor) == ("generic", "", 1, 3)
+    assert list(sb.containers) == ["pause", "app"]
+    app = sb.containers["app"]
+    assert app.rootfs.target == "/run/containerd/io.containerd.runtime.v2.task/k8s.io/app/rootfs"
+    assert [d.id for d in app.devices] == [blk.id, gen.id] and app.devices[1].file_mode == 8630
+    assert app.mounts is not None and app.mounts[0]["Destination"] == "/etc/hosts"
+    assert app.process.start_time == _dt.datetime(2026, 3, 4, 10, 11, 13, 500000, tzinfo=_dt.UTC)
+    assert app.config.resources["memory"] == {"limit": 268435456}
+    assert sb.containers["pause"].devices == []
+
+
+def test_corrupt_json_names_the_file(tmp_path: Path) -> None:
+    shutil.copytree(GO_SAMPLE, tmp_path / "sbs")
+    store = P.PersistStore(tmp_path / "sbs")
+    target = tmp_path / "sbs" / "kata-go-1" / "app" / "persist.json"
+    target.write_text('{"State": "running", "Rootfs": ')
+    with pytest.raises(P.PersistError) as info:
+        restore_sandbox(store, "kata-go-1", **ports())
+    assert str(info.value).startswith(f"{target}: corrupt JSON: ")
+    target.write_text('{"State": 3}')
+    with pytest.raises(P.PersistError, match=r"app/persist.json: State: expected string, got int$"):
+        restore_sandbox(store, "kata-go-1", **ports())
+    sandbox_file = tmp_path / "sbs" / "kata-go-1" / "persist.json"
+    doc = json.loads(sandbox_file.read_text())
+    doc["Devices"][0]["RefCount"] = "1"
+    sandbox_file.write_text(json.dumps(doc))
+    with pytest.raises(
+        P.PersistError, match=r"kata-go-1/persist.json: Devices\[0\].RefCount: expected integer"
+    ):
+        restore_sandbox(store, "kata-go-1", **ports())
+    with pytest.raises(P.PersistError, match="no such file"):
+        store.read("absent")
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "x" * 300, "", "a", "-a", "a b", "ab\n", "é1"])
+def test_hostile_ids_are_refused_before_any_path_is_built(tmp_path: Path, bad: str) -> None:
+    store = P.PersistStore(tmp_path / "root")
+    with pytest.raises(P.InvalidIdError):
+        store.write_sandbox(bad, "{}")
+    with pytest.raises(P.InvalidIdError):
+        store.write_container("sb1", bad, "{}")
+    assert not (tmp_path / "root").exists()
+
+
+def test_good_ids() -> None:
+    for good in ("ab", "a.b-c_d", "0" * 64, "x" * 255):
+        assert P.validate_id("sandbox", good) == good
+
+
+async def test_only_changed_files_are_rewritten(tmp_path: Path) -> None:
+    kit = Kit(tmp_path)
+    await kit.up()
+    await kit.container("c1", 1)
+    await kit.container("c2")
+    ino = {p: p.stat().st_ino for p in tmp_path.rglob("persist.json")}
+    await kit.sandbox.start_container("c1")
+    now = {p: p.stat().st_ino for p in tmp_path.rglob("persist.json")}
+    changed = sorted(str(p.relative_to(tmp_path)) for p in ino if ino[p] != now[p])
+    assert changed == ["sb1/c1/persist.json"]
+    await kit.sandbox.stop_container("c1")
+    await kit.sandbox.delete_container("c1")
+    assert not (tmp_path / "sb1" / "c1").exists()
+    doc = json.loads((tmp_path / "sb1" / "persist.json").read_text())
+    assert [c["ID"] for c in doc["Config"]["ContainerConfigs"]] == ["c2"] and doc["Devices"] is None
+
+
+async def test_a_failed_save_never_removes_the_sandbox_directory(tmp_path: Path) -> None:
+    kit = Kit(tmp_path)
+    await kit.up()
+    (tmp_path / "sb1" / "c1").write_text("a file where the container directory should be")
+    with pytest.raises(P.PersistError, match="sb1/c1: cannot create directory"):
+        await kit.container("c1")
+    assert (tmp_path / "sb1" / "persist.json").is_file()
+    assert json.loads((tmp_path / "sb1" / "persist.json").read_text())["SandboxContainer"] == "sb1"
+    assert "c1" not in kit.sandbox.containers  # rolled back by stop(force)
+
+
+# --------------------------------------------------------------------------- crash safety
+FORKER = r"""
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from kata_console.engine.persist import atomic_write
+target = Path(sys.argv[2])
+docs = [Path(sys.argv[3]).read_bytes(), Path(sys.argv[4]).read_bytes()]
+naive = sys.argv[5] == "naive"
+for line in sys.stdin:
+    if line.strip() == "reap":
+        os.waitpid(int(pid), 0)
+        print("ok", flush=True)
+        continue
+    pid = os.fork()
+    if pid == 0:
+        i = 0
+        while True:
+            if naive:
+                with open(target, "wb") as fh:
+                    fh.write(docs[i % 2])
+            else:
+                atomic_write(target, docs[i % 2])
+            i += 1
+    print(pid, flush=True)
+"""
+
+
+def _doc(state: str, n: int) -> bytes:
+    """A realistic sandbox document (~100 KB: big enough for a kill to land mid-write)."""
+    rec = SandboxRecord(id="sb1", state=state, block_index_map=set(range(n)))
+    frags = [json.dumps({"ID": f"c{i}", "RootFs": "/run/x" * 20}) for i in range(n)]
+    return (encode_sandbox(rec, frags) + "\n").encode()
+
+
+def _kill_loop(tmp_path: Path, mode: str, rounds: int, stop_at_corruption: bool) -> tuple[int, int]:
+    target = tmp_path / "persist.json"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(_doc("running", 400))
+    b.write_bytes(_doc("stopped", 400))
+    target.write_bytes(a.read_bytes())
+    valid = {a.read_bytes(), b.read_bytes()}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORKER, str(REPO), str(target), str(a), str(b), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    rng = random.Random(1234)
+    bad = seen_new = 0
+    try:
+        for _ in range(rounds):
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            pid = int(proc.stdout.readline())
+            time.sleep(rng.uniform(0.0005, 0.004))
+            os.kill(pid, signal.SIGKILL)
+            proc.stdin.write("reap\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "ok"
+            data = target.read_bytes()
+            if data not in valid:
+                bad += 1
+                if stop_at_corruption:
+                    break
+            else:
+                json.loads(data)
+                seen_new += data == b.read_bytes()
+    finally:
+        proc.kill()
+        proc.wait()
+    return bad, seen_new
+
+
+def test_sigkill_during_saves_leaves_old_or_new_state(tmp_path: Path) -> None:
+    bad, seen_new = _kill_loop(tmp_path, "atomic", rounds=200, stop_at_corruption=False)
+    assert bad == 0
+    assert 0 < seen_new < 200  # the kills landed at varied points of the save loop
+
+
+def test_the_kill_harness_catches_a_non_atomic_writer(tmp_path: Path) -> None:
+    """Control: truncate-and-write (what Go does) is caught, so the test above can fail."""
+    bad, _ = _kill_loop(tmp_path, "naive", rounds=200, stop_at_corruption=True)
+    assert bad > 0
