@@ -1,11 +1,11 @@
-"""Turns port specs (`"sim"`, a recorded host file, later `"spawn"` / `unix://...`) into
+"""Turns port specs (`"spawn"`, `unix://...`, `"sim"`, a recorded host file) into
 port implementations. The only place that knows which backend answers for which spec;
 the engine never imports a backend, and the CLI and console never construct one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from kata_console.engine.ports import Agent, HostView, Hypervisor
@@ -31,19 +31,57 @@ async def make_agent(
     create_container_timeout: float = DEFAULT_CREATE_CONTAINER_TIMEOUT,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     check_timeout: float = DEFAULT_CHECK_TIMEOUT,
+    dial_timeout: float = 30.0,
+    faults: Sequence[str] = (),
+    on_rpc: Callable[[str, str, float], None] | None = None,
 ) -> tuple[Agent, AgentCloser]:
-    """The agent for `spec` and the coroutine that closes it. `run_dir` is where a spawned
-    agent would keep its socket. Only `"sim"` is wired so far."""
+    """The agent for `spec` and the coroutine that closes it.
+
+    `"spawn"` starts one simulated guest agent subprocess for this sandbox (like one agent
+    per VM) on `<run_dir>/agent.sock`; the closer stops it. `"unix:///path"` reaches
+    an agent that is already running. `"sim"` is the in-process test double.
+    """
     if spec == "sim":
+        if faults:
+            raise WiringError("agent faults given as --fault specs need a spawned agent")
         agent = SimAgent(
             create_container_timeout=create_container_timeout,
             request_timeout=request_timeout,
             check_timeout=check_timeout,
         )
         return agent, agent.close
-    if spec == "spawn" or spec.startswith("unix://"):
-        raise WiringError(f'agent {spec!r} is not wired yet: only "sim" is available in this build')
-    raise WiringError(f'unknown agent {spec!r}: expected "sim", "spawn" or "unix://PATH"')
+    options = {
+        "create_container_timeout": create_container_timeout,
+        "dial_timeout": dial_timeout,
+        "request_timeout": request_timeout,
+        "check_timeout": check_timeout,
+        "on_rpc": on_rpc,
+    }
+    if spec == "spawn":
+        from backends.agent.spawn import spawn_agent
+
+        try:
+            spawned = await spawn_agent(run_dir, faults=faults)
+        except ValueError as exc:
+            raise WiringError(f"agent fault: {exc}") from None
+        client = spawned.client(**options)
+
+        async def close() -> None:
+            await client.close()
+            await spawned.stop()
+
+        client.spawned = spawned  # type: ignore[attr-defined]
+        return client, close
+    if spec.startswith("unix://"):
+        if faults:
+            raise WiringError(
+                "agent faults are armed at spawn; for a running agent use its control RPC"
+            )
+        from backends.agent.spawn import connect
+
+        client = connect(spec, **options)
+        return client, client.close
+    raise WiringError(f'unknown agent {spec!r}: expected "spawn", "sim" or "unix:///PATH"')
 
 
 def make_hypervisor(spec: str, *, block_driver: str = "virtio-scsi") -> Hypervisor:

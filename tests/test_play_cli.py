@@ -192,7 +192,11 @@ def test_state_dir_keeps_persist_files(capsys: pytest.CaptureFixture[str], tmp_p
             },
             'agent has no method "nope"',
         ),
-        ({"sandbox": {"id": "sb1", "agent": "spawn"}, "ops": []}, "agent 'spawn' is not wired yet"),
+        ({"sandbox": {"id": "sb1", "agent": "tcp://x"}, "ops": []}, "unknown agent 'tcp://x'"),
+        (
+            {"sandbox": {"id": "sb1", "agent_faults": ["Nope=crash"]}, "ops": []},
+            "agent fault: ",
+        ),
         (
             {"sandbox": {"id": "sb1", "host": "missing.json"}, "ops": []},
             "missing.json: no such recorded host file",

@@ -22,6 +22,7 @@ from kata_console.engine.events import LOG, STEP_BEGIN, Event, EventBus
 from kata_console.engine.ids import RandomIds, SeededIds
 from kata_console.engine.persist import PersistStore
 from kata_console.engine.plan import Plan, PlanError, load_plan
+from kata_console.engine.ports import AgentError
 from kata_console.engine.runner import OpResult, run_op
 from kata_console.engine.sandbox import Sandbox, SandboxConfig
 from kata_console.wiring import WiringError, make_agent, make_host_view, make_hypervisor
@@ -64,10 +65,17 @@ async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
         host = make_host_view(spec.host)
         hypervisor = make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver)
         agent, close = await make_agent(
-            spec.agent, state_dir, create_container_timeout=spec.create_container_timeout
+            spec.agent,
+            state_dir / ".vm" / spec.id,  # like /run/vc/vm/<id>: never a sandbox id
+            create_container_timeout=spec.create_container_timeout,
+            dial_timeout=spec.dial_timeout,
+            faults=spec.agent_faults,
         )
     except WiringError as exc:
         raise UsageError(str(exc)) from None
+    except AgentError as exc:
+        print(f"kata-console play: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     events: list[Event] = []
     bus = EventBus()
     if args.events:
@@ -115,7 +123,7 @@ def _print_event(e: Event) -> None:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return lines

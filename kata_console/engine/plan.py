@@ -55,7 +55,10 @@ SANDBOX_KEYS = {
     "host",
     "seed",
     "create_container_timeout",
+    "dial_timeout",
+    "agent_faults",
     "disable_block_device_use",
+    "description",
 }
 
 
@@ -67,11 +70,17 @@ class PlanError(EngineError):
 class SandboxSpec:
     id: str
     hypervisor: str = "sim"
-    agent: str = "sim"
+    #: "spawn" (a simulated agent subprocess per sandbox), "sim" (in-process), "unix:///path"
+    agent: str = "spawn"
     block_device_driver: str = "virtio-scsi"
     host: str | None = None
     seed: int | None = None
     create_container_timeout: float = 60.0
+    #: Kata's `[agent.kata] dial_timeout` (seconds to reach the agent's socket)
+    dial_timeout: float = 30.0
+    #: faults armed in a spawned agent from its start (`RPC=error:CODE[:MSG]`, `RPC=delay:MS`,
+    #: `RPC=crash`), to reproduce a failure through the real process boundary
+    agent_faults: list[str] = field(default_factory=list)
     disable_block_device_use: bool = False
 
 
@@ -152,12 +161,15 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
         spec.host = str(host if host.is_absolute() or base is None else base / host)
     if sb.get("seed") is not None:
         spec.seed = _type(sb["seed"], int, "sandbox", "seed")
-    if "create_container_timeout" in sb:
-        spec.create_container_timeout = float(
-            _type(
-                sb["create_container_timeout"], (int, float), "sandbox", "create_container_timeout"
-            )
-        )
+    for key in ("create_container_timeout", "dial_timeout"):
+        if key in sb:
+            value = float(_type(sb[key], (int, float), "sandbox", key))
+            if value < 0:
+                raise PlanError(f"sandbox: {key} must not be negative")
+            setattr(spec, key, value)
+    if "agent_faults" in sb:
+        faults = _type(sb["agent_faults"], list, "sandbox", "agent_faults")
+        spec.agent_faults = [_type(f, str, "sandbox", "agent_faults") for f in faults]
     if "disable_block_device_use" in sb:
         spec.disable_block_device_use = _type(
             sb["disable_block_device_use"], bool, "sandbox", "disable_block_device_use"
