@@ -113,9 +113,15 @@ class KataConsole(App[None]):
             self.set_interval(self.refresh_interval, self.reload, name="refresh")
         await self._load()
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        close = getattr(self.source, "close", None)  # engine sources own agent processes
+        if close is not None:
+            try:
+                await close()
+            except Exception as exc:  # shutting down: say it, never a traceback
+                self.log.error(f"closing the source failed: {exc}")
 
     # ------------------------------------------------------------------ state
 

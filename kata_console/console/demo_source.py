@@ -1,0 +1,87 @@
+"""`DemoSource`: the embedded demo, run by the real engine with spawned simulated agents.
+
+The scenario (fixtures/scenarios/demo.json) is a list of `play` plans on the recorded demo
+node: every sandbox gets its own agent process, every op goes through the engine, and the
+EROFS layers are resolved by Kata's rules against the recorded host. Nothing is mocked on
+this side of the agent socket, so what the console shows is what the engine did.
+
+The scenario runs in the background after the first `load()`, so the first frame never
+waits for agents to start; sandboxes appear as their StateChanged events arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+
+from backends.host.snapshot import SnapshotHost
+from kata_console.console.engine_source import EngineSource
+from kata_console.console.model import LogLine, SandboxView
+from kata_console.engine.events import Stepper
+from kata_console.engine.plan import Plan, parse_plan
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_SCENARIO = REPO / "fixtures" / "scenarios" / "demo.json"
+
+
+class DemoSource(EngineSource):
+    """Three sandboxes in different states, played by the engine when the console starts."""
+
+    def __init__(
+        self,
+        scenario: Path = DEFAULT_SCENARIO,
+        *,
+        state_dir: Path | None = None,
+        stepper: Stepper | None = None,
+    ) -> None:
+        data = json.loads(scenario.read_text(encoding="utf-8"))
+        base = scenario.parent
+        super().__init__(
+            name="demo",
+            demo=True,
+            host=SnapshotHost.load(base / data["host"]),
+            state_dir=state_dir,
+            stepper=stepper,
+        )
+        self.description = str(data.get("description", ""))
+        self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]
+        self._scenario: asyncio.Task[None] | None = None
+
+    async def load(self) -> list[SandboxView]:
+        if self._scenario is None:
+            self._scenario = asyncio.get_running_loop().create_task(self._play())
+        return await super().load()
+
+    async def ready(self) -> None:
+        """Wait until the whole scenario has been played (tests, benchmarks)."""
+        if self._scenario is None:
+            await self.load()
+        assert self._scenario is not None
+        await self._scenario
+
+    async def close(self) -> None:
+        if self._scenario is not None and not self._scenario.done():
+            self._scenario.cancel()
+            with contextlib.suppress(BaseException):
+                await self._scenario
+        await super().close()
+
+    async def _play(self) -> None:
+        for plan in self.plans:
+            try:
+                sandbox = await self.add_sandbox(plan.sandbox)
+            except Exception as exc:  # an agent that cannot start is shown, not raised
+                self._history.append(
+                    LogLine(
+                        self.now(),
+                        "console",
+                        "error",
+                        f"sandbox {plan.sandbox.id}: {exc}",
+                        {"sandbox": plan.sandbox.id},
+                    )
+                )
+                continue
+            for op in plan.ops:
+                await self.run(sandbox.id, op)

@@ -1,0 +1,116 @@
+"""The embedded demo: the real engine, real agent subprocesses, the recorded demo node.
+
+The agent processes stand in for Kata guests (which cannot exist here); the engine, the
+gRPC client, the device manager and Kata's EROFS rules are the real code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+
+from kata_console.console.demo_source import DemoSource
+from kata_console.console.model import ConsoleError, LogLine, Operation, StateChanged
+from tests.tui_support import SIZE, make_app
+
+SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoSource]:
+    source = DemoSource()
+    try:
+        await asyncio.wait_for(source.ready(), 30)
+        yield source
+    finally:
+        await source.close()
+
+
+async def test_three_sandboxes_in_different_states(demo: DemoSource) -> None:
+    views = {s.id: s for s in await demo.load()}
+    assert {k: v.state for k, v in views.items()} == {
+        "sb-web": "running",
+        "sb-batch": "ready",
+        "sb-legacy": "stopped",
+    }
+    web = views["sb-web"]
+    assert [(c.id, c.state, c.rootfs_kind) for c in web.containers] == [
+        ("web", "running", "erofs"),
+        ("api", "running", "erofs"),
+    ]
+    # web (snapshots) and api (mount-manager activation) share both layers: plugged once.
+    assert sorted((d.host_path, d.refcount, d.attach_count) for d in web.devices) == [
+        (f"{SNAP}/1/layer.erofs", 2, 2),
+        (f"{SNAP}/2/layer.erofs", 2, 2),
+    ]
+    assert all(d.read_only and d.index is not None for d in web.devices)
+    assert web.containers[0].chain.kata_verdict is None
+    assert web.agent_health == "ok" and any(k == "agent pid" for k, _ in web.facts)
+
+
+async def test_refused_containers_carry_the_exact_kata_texts(demo: DemoSource) -> None:
+    views = {s.id: s for s in await demo.load()}
+    (batch,) = views["sb-batch"].containers
+    assert batch.state == "" and batch.kata_error == (
+        f"unsupported mount source {SNAP}/4/fsmeta.erofs for {SNAP}/4/fs"
+    )
+    (legacy,) = views["sb-legacy"].containers
+    assert legacy.kata_error == (
+        f"unsupported mount source {SNAP}/6/layer.erofs (deleted) for {SNAP}/6/fs"
+    )
+    deleted = legacy.chain.layers[0]
+    assert deleted.status == "deleted" and deleted.device.deleted is True
+    assert views["sb-batch"].devices == []  # the refused create was rolled back
+
+
+async def test_stdout_and_engine_steps_reach_subscribers(demo: DemoSource) -> None:
+    seen: list[object] = []
+    unsubscribe = demo.subscribe(seen.append)
+    try:
+        for _ in range(40):
+            if any(isinstance(e, LogLine) and e.source == "stdout" for e in seen):
+                break
+            await asyncio.sleep(0.1)
+        await demo.run_op(Operation("stop_container", "sb-web", "api"))
+    finally:
+        unsubscribe()
+    stdout = [e for e in seen if isinstance(e, LogLine) and e.source == "stdout"]
+    assert stdout and stdout[0].container_id in ("web", "api")
+    texts = [e.text for e in seen if isinstance(e, LogLine) and e.source == "engine"]
+    assert '> RPC RemoveContainer{container_id="api", timeout=0}' in texts
+    assert any(isinstance(e, StateChanged) and e.container_id == "api" for e in seen)
+    views = {s.id: s for s in await demo.load()}
+    assert views["sb-web"].container("api").state == "stopped"
+    # api released its references: the shared layers are still plugged for web
+    assert sorted(d.refcount for d in views["sb-web"].devices) == [1, 1]
+
+
+async def test_failed_operation_raises_the_engine_text(demo: DemoSource) -> None:
+    with pytest.raises(ConsoleError, match=r"^Container not paused, impossible to resume$"):
+        await demo.run_op(Operation("resume_container", "sb-web", "web"))
+
+
+async def test_close_stops_every_agent_process() -> None:
+    source = DemoSource()
+    await asyncio.wait_for(source.ready(), 30)
+    pids = [s.agent.spawned.pid for s in source.sandboxes.values()]
+    await source.close()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_console_on_the_demo_shows_the_marker_and_sandboxes() -> None:
+    source = DemoSource()
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(source.ready(), 30)
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(app.sandboxes) == 3:
+                break
+        assert [s.id for s in app.sandboxes] == ["sb-web", "sb-batch", "sb-legacy"]
+        assert "DEMO" in str(app.screen.query_one("Breadcrumb").render())
