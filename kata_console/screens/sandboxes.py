@@ -15,6 +15,7 @@ from kata_console.screens.base import ConsoleScreen, op_bindings
 from widgets.prompt_bar import PromptBar
 from widgets.resource_table import ResourceTable, Row
 from widgets.state_badge import health_text, state_text
+from widgets.status_line import StatusLine
 
 COLUMNS = (
     ("id", "sandbox"),
@@ -64,8 +65,12 @@ class SandboxesScreen(ConsoleScreen):
         touched = self.table.apply({sb.id: sandbox_row(sb, now) for sb in sandboxes})
         self.table.border_title = self._title(len(sandboxes))
         self.last_touched = touched
+        empty = self.kc.empty_notice or "no sandboxes"
+        line = self.query_one(StatusLine)
         if not sandboxes:
-            self.status(self.kc.empty_notice or "no sandboxes", "info")
+            line.show(empty, "info")
+        elif line.message == empty:  # sandboxes arrived (the demo plays in the background)
+            line.clear()
 
     def operation_for(self, op: str) -> Operation | None:
         key = self.table.selected_key
