@@ -64,8 +64,9 @@ class ChainResolver:
         self._erofs: dict[int, ErofsMount] = {}
 
     def report(self, paths: Iterable[str] | None = None) -> ChainReport:
-        overlays = self.table.of_type("overlay")
-        erofs = self.table.of_type("erofs")
+        mounts = self.table.of_type("overlay", "erofs")  # one pass over the table
+        overlays = [m for m in mounts if m.fstype == "overlay"]
+        erofs = [m for m in mounts if m.fstype == "erofs"]
         report = ChainReport(
             chains=[self.chain(m) for m in overlays],
             erofs_mounts=[self.erofs_mount(m) for m in erofs],

@@ -207,12 +207,16 @@ class MountTable:
     def of_type(self, *fstypes: str) -> list[Mount]:
         """Mounts of the given filesystem types, in table order (no full parse needed)."""
         if self.format == MOUNTINFO:
-            hits: list[int] = []
-            for t in fstypes:
-                needle = f" - {encode_octal(t)} "
-                hits.extend(i for i, line in enumerate(self._lines) if needle in line)
-            if len(fstypes) > 1:
-                hits = sorted(set(hits))
+            needles = [f" - {encode_octal(t)} " for t in fstypes]
+            lines = self._lines
+            if len(needles) == 1:
+                (a,) = needles
+                hits = [i for i, line in enumerate(lines) if a in line]
+            elif len(needles) == 2:
+                a, b = needles
+                hits = [i for i, line in enumerate(lines) if a in line or b in line]
+            else:
+                hits = [i for i, line in enumerate(lines) if any(n in line for n in needles)]
         else:
             wanted = {encode_octal(t) for t in fstypes}
             hits = [
