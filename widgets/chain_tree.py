@@ -12,27 +12,17 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from kata_console.engine.chainmodel import BAD_STATUSES, OK, Chain, DeviceHop, ErofsMount, Layer
-
-_STATUS_STYLE = {OK: "green", "relative": "yellow", "unresolvable": "yellow"}
-
-
-def status_text(status: str) -> Text:
-    """`[ok]` in green, `[deleted]` in bold red ..."""
-    style = _STATUS_STYLE.get(status, "bold red" if status in BAD_STATUSES else "yellow")
-    return Text(f"[{status}]", style=style)
-
-
-def verdict_text(chain: Chain) -> Text:
-    """Kata's verdict line: accepted, or the exact error Kata would fail with."""
-    text = Text("kata: ", style="bold")
-    if not chain.erofs:
-        text.append("not an EROFS rootfs: shared with the guest as a directory", style="dim")
-    elif chain.kata_verdict:
-        text.append(chain.kata_verdict, style="bold red")
-    else:
-        text.append("accepted (every lower resolves to layer.erofs)", style="green")
-    return text
+from kata_console.chaintext import (
+    erofs_label,
+    file_label,
+    hop_label,
+    layer_label,
+    mount_label,
+    overlay_label,
+    reason_text,
+    verdict_text,
+)
+from kata_console.engine.chainmodel import Chain, DeviceHop, ErofsMount, Layer
 
 
 class ChainTree(Tree[object]):
@@ -93,76 +83,31 @@ class ChainTree(Tree[object]):
     # ------------------------------------------------------------------ helpers
 
     def _add_chain(self, parent: TreeNode[object], chain: Chain) -> None:
-        head = Text("overlay ", style="bold")
-        head.append(chain.target, style="bold cyan")
-        head.append(" ")
-        head.append_text(status_text(chain.status))
-        if chain.bundle:
-            head.append(f"  {chain.bundle['namespace']}/{chain.bundle['id']}", style="magenta")
-        node = parent.add(head, data=chain)
+        node = parent.add(overlay_label(chain), data=chain)
         for layer in chain.layers:
             self._add_layer(node, layer)
         node.add_leaf(verdict_text(chain))
 
     def _add_layer(self, parent: TreeNode[object], layer: Layer) -> None:
-        label = Text(f"{layer.role} {layer.index} ", style="bold")
-        label.append(layer.path)
-        label.append(" ")
-        label.append_text(status_text(layer.status))
-        if layer.snapshot:
-            label.append(f"  snapshot {layer.snapshot.id} ({layer.snapshot.role})", style="magenta")
-        node = parent.add(label, data=layer)
+        node = parent.add(layer_label(layer), data=layer)
         if layer.source is not None:
-            mount = Text(f"{layer.fstype} ", style="bold")
-            mount.append(f"{layer.source} ({layer.majmin})")
-            self._add_device(node.add(mount, data=layer), layer.device)
+            self._add_device(node.add(mount_label(layer), data=layer), layer.device)
         if layer.reason and not layer.device:
             node.add_leaf(Text(layer.reason, style="italic red"))
         if layer.kata_error:
             node.add_leaf(Text(f"kata: {layer.kata_error}", style="bold red"))
 
     def _add_erofs(self, parent: TreeNode[object], em: ErofsMount) -> None:
-        label = Text(em.target, style="cyan")
-        label.append(f"  erofs {em.source} ({em.majmin}) ")
-        label.append_text(status_text(em.status))
-        if em.snapshot:
-            label.append(f"  snapshot {em.snapshot.id} ({em.snapshot.role})", style="magenta")
-        self._add_device(parent.add(label, data=em), em.device)
+        self._add_device(parent.add(erofs_label(em), data=em), em.device)
 
     def _add_device(self, node: TreeNode[object], hop: DeviceHop | None) -> None:
         while hop is not None:
-            node = node.add(_hop_label(hop), data=hop)
+            node = node.add(hop_label(hop), data=hop)
             for slave in hop.slaves:
                 self._add_device(node, slave)
             if hop.backing_file:
-                node = node.add(_file_label(hop), data=hop)
-                if hop.reason:
-                    node.add_leaf(Text(hop.reason, style="italic red"))
-            elif hop.reason:
-                node.add_leaf(Text(f"{hop.status}: {hop.reason}", style="italic red"))
+                node = node.add(file_label(hop), data=hop)
+            reason = reason_text(hop)
+            if reason is not None:
+                node.add_leaf(reason)
             hop = hop.parent
-
-
-def _hop_label(hop: DeviceHop) -> Text:
-    label = Text(f"{hop.kind} ", style="bold")
-    label.append(f"/dev/{hop.name}" if hop.name and hop.kind != "file" else "file-backed")
-    extras = [x for x in (hop.majmin, f"offset={hop.offset}" if hop.offset else None) if x]
-    if hop.ro is not None:
-        extras.append("ro" if hop.ro else "rw")
-    if hop.dm_name:
-        extras.append(f"dm={hop.dm_name}")
-    if extras:
-        label.append(f" ({', '.join(extras)})", style="dim")
-    return label
-
-
-def _file_label(hop: DeviceHop) -> Text:
-    label = Text("file ", style="bold")
-    label.append(hop.backing_file or "", style="cyan")
-    if hop.deleted:
-        label.append(" (deleted)", style="bold red")
-    if hop.inode is not None:
-        label.append(f"  ino {hop.inode}", style="dim")
-    label.append(" ")
-    label.append_text(status_text(hop.status))
-    return label

@@ -144,6 +144,13 @@ class EngineSource:
                 self.refused.pop((sandbox_id, op.id), None)
             else:
                 self.refused[(sandbox_id, op.id)] = (op.args["rootfs"], result.error or "")
+        if not result.ok:  # the error also belongs in the log, scoped to its resource
+            fields = {"sandbox": sandbox_id, "subsystem": "console"}
+            if op.id and op.op.endswith("_container"):
+                fields["container"] = op.id
+            line = LogLine(self.now(), "engine", "error", f"{op.op} failed: {result.error}", fields)
+            self._history.append(line)
+            self._emit(line)
         if op.op == "start_container" and result.ok and op.id:
             self._tail(sandbox, op.id)
         self._emit(StateChanged(sandbox_id, op.id))

@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from kata_console.chaintext import verdict_text
 from kata_console.console.model import ContainerView, Operation, SandboxView
 from kata_console.screens.base import ConsoleScreen, op_bindings
-from widgets.chain_tree import ChainTree, verdict_text
+from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
 from widgets.state_badge import state_text

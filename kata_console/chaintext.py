@@ -1,0 +1,119 @@
+"""Rich `Text` labels for chain hops, shared by `kata-console chains` and the console's tree.
+
+Both views must say the same thing about a hop (an operator compares a terminal paste with
+the console), so the wording and colours live here once. Rich only: no textual import.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from kata_console.engine.chainmodel import (
+    BAD_STATUSES,
+    OK,
+    Chain,
+    DeviceHop,
+    ErofsMount,
+    Layer,
+)
+
+_STATUS_STYLE = {OK: "green", "relative": "yellow", "unresolvable": "yellow"}
+
+
+def status_text(status: str) -> Text:
+    """`[ok]` in green, `[deleted]` in bold red ..."""
+    style = _STATUS_STYLE.get(status, "bold red" if status in BAD_STATUSES else "yellow")
+    return Text(f"[{status}]", style=style)
+
+
+def verdict_text(chain: Chain) -> Text:
+    """Kata's verdict line: accepted, or the exact error Kata would fail with."""
+    text = Text("kata: ", style="bold")
+    if not chain.erofs:
+        text.append("not an EROFS rootfs: shared with the guest as a directory", style="dim")
+    elif chain.kata_verdict:
+        text.append(chain.kata_verdict, style="bold red")
+    else:
+        text.append("accepted (every lower resolves to layer.erofs)", style="green")
+    return text
+
+
+def overlay_label(chain: Chain) -> Text:
+    head = Text("overlay ", style="bold")
+    head.append(chain.target, style="bold cyan")
+    head.append(f"  (mount {chain.mount_id}) ")
+    head.append_text(status_text(chain.status))
+    if chain.bundle:
+        head.append(f"  bundle {chain.bundle['namespace']}/{chain.bundle['id']}", style="magenta")
+    return head
+
+
+def layer_label(layer: Layer) -> Text:
+    label = Text(f"{layer.role} {layer.index} ", style="bold")
+    label.append(layer.path)
+    label.append(" ")
+    label.append_text(status_text(layer.status))
+    if layer.snapshot:
+        label.append(f"  snapshot {layer.snapshot.id} ({layer.snapshot.role})", style="magenta")
+    if layer.activation:
+        a = layer.activation
+        label.append(f"  activation t/{a['id']}/{a['n']} {a.get('type') or ''}", style="magenta")
+    return label
+
+
+def mount_label(layer: Layer) -> Text:
+    """The mount a layer path resolved to (`erofs /dev/loop0 (7:0)`)."""
+    label = Text(f"{layer.fstype} ", style="bold")
+    label.append(f"{layer.source} ({layer.majmin})")
+    return label
+
+
+def erofs_label(em: ErofsMount) -> Text:
+    label = Text(em.target, style="cyan")
+    label.append(f"  erofs {em.source} ({em.majmin}) ")
+    label.append_text(status_text(em.status))
+    if em.snapshot:
+        label.append(f"  snapshot {em.snapshot.id} ({em.snapshot.role})", style="magenta")
+    return label
+
+
+def hop_label(hop: DeviceHop) -> Text:
+    """A device hop: kind, node, MAJ:MIN and the loop flags that matter to an operator."""
+    label = Text(f"{hop.kind} ", style="bold")
+    label.append(f"/dev/{hop.name}" if hop.name and hop.kind != "file" else "file-backed")
+    extras = [x for x in (hop.majmin, f"offset={hop.offset}" if hop.offset else None) if x]
+    if hop.autoclear is not None:
+        extras.append(f"autoclear={int(hop.autoclear)}")
+    if hop.ro is not None:
+        extras.append("ro" if hop.ro else "rw")
+    if hop.dm_name:
+        extras.append(f"dm={hop.dm_name}")
+    if hop.mount:
+        extras.append(f"mounted at {hop.mount}")
+    if extras:
+        label.append(f" ({', '.join(extras)})", style="dim")
+    return label
+
+
+def file_label(hop: DeviceHop) -> Text:
+    """The backing file of a hop, flagged when deleted, with the inode the kernel holds."""
+    label = Text("file ", style="bold")
+    label.append(hop.backing_file or "", style="cyan")
+    if hop.deleted:
+        label.append(" (deleted)", style="bold red")
+    if hop.symlink_target:
+        label.append(f" -> {hop.symlink_target}", style="dim")
+    if hop.inode is not None:
+        label.append(f"  ino {hop.inode} on {hop.backing_majmin}", style="dim")
+    label.append(" ")
+    label.append_text(status_text(hop.status))
+    return label
+
+
+def reason_text(hop: DeviceHop) -> Text | None:
+    """The reason line under a hop, or None when the hop is fine."""
+    if not hop.reason:
+        return None
+    if hop.backing_file:
+        return Text(hop.reason, style="italic red" if hop.status in BAD_STATUSES else "italic")
+    return Text(f"{hop.status}: {hop.reason}", style="italic red")
