@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class DemoSource(EngineSource):
         await super().close()
 
     async def _play(self) -> None:
+        # grpc is a large import: take it off the event loop so the first frame is not late.
+        await asyncio.to_thread(importlib.import_module, "backends.agent.spawn")
         for plan in self.plans:
             try:
                 sandbox = await self.add_sandbox(plan.sandbox)
