@@ -34,6 +34,8 @@ async def make_agent(
     dial_timeout: float = 30.0,
     faults: Sequence[str] = (),
     on_rpc: Callable[[str, str, float], None] | None = None,
+    on_dead: Callable[[str], None] | None = None,
+    health_interval: float = 5.0,
 ) -> tuple[Agent, AgentCloser]:
     """The agent for `spec` and the coroutine that closes it.
 
@@ -56,6 +58,8 @@ async def make_agent(
         "request_timeout": request_timeout,
         "check_timeout": check_timeout,
         "on_rpc": on_rpc,
+        "on_dead": on_dead,
+        "health_interval": health_interval,  # Kata's monitor: Check every 5 s
     }
     if spec == "spawn":
         from backends.agent.spawn import spawn_agent

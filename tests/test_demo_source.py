@@ -114,3 +114,22 @@ async def test_console_on_the_demo_shows_the_marker_and_sandboxes() -> None:
                 break
         assert [s.id for s in app.sandboxes] == ["sb-web", "sb-batch", "sb-legacy"]
         assert "DEMO" in str(app.screen.query_one("Breadcrumb").render())
+
+
+async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_working() -> None:
+    source = DemoSource(health_interval=0.2)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(source.ready(), 30)
+        await source.sandboxes["sb-web"].agent.spawned.kill()  # the guest is gone
+        for _ in range(50):
+            await pilot.pause(0.1)
+            web = app.sandbox("sb-web")
+            if web is not None and web.agent_health == "dead":
+                break
+        assert app.sandbox("sb-web").agent_health == "dead"
+        assert app.sandbox("sb-batch").agent_health == "ok"
+        assert any(line.text.startswith("agent marked dead") for line in source.logs())
+        await pilot.press("enter")  # the UI still drills down
+        await pilot.pause(0.2)
+        assert "sb-web" in str(app.screen.query_one("Breadcrumb").render())

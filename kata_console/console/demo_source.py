@@ -36,6 +36,7 @@ class DemoSource(EngineSource):
         *,
         state_dir: Path | None = None,
         stepper: Stepper | None = None,
+        health_interval: float = 5.0,
     ) -> None:
         data = json.loads(scenario.read_text(encoding="utf-8"))
         base = scenario.parent
@@ -45,6 +46,7 @@ class DemoSource(EngineSource):
             host=SnapshotHost.load(base / data["host"]),
             state_dir=state_dir,
             stepper=stepper,
+            health_interval=health_interval,
         )
         self.description = str(data.get("description", ""))
         self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]

@@ -83,6 +83,7 @@ class EngineSource:
         state_dir: Path | None = None,
         stepper: Stepper | None = None,
         history: int = 10_000,
+        health_interval: float = 5.0,
     ) -> None:
         self.name = name
         self.demo = demo
@@ -99,6 +100,7 @@ class EngineSource:
         self._subscribers: list[Callable[[SourceEvent], None]] = []
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._chains: dict[str, Chain] | None = None
+        self.health_interval = health_interval
         self.bus.subscribe(self._on_event)
 
     # ----------------------------------------------------------------- building
@@ -111,6 +113,8 @@ class EngineSource:
             create_container_timeout=spec.create_container_timeout,
             dial_timeout=spec.dial_timeout,
             faults=spec.agent_faults,
+            on_dead=lambda reason: self._agent_dead(spec.id, reason),
+            health_interval=self.health_interval,
         )
         self._closers.append(close)
         config = SandboxConfig(
@@ -327,6 +331,19 @@ class EngineSource:
         self._emit(line)
         if e.kind == STATE:
             self._emit(StateChanged(e.sandbox, e.container))
+
+    def _agent_dead(self, sandbox_id: str, reason: str) -> None:
+        """The health monitor gave up on an agent: say so and turn the badge red."""
+        line = LogLine(
+            self.now(),
+            "agent",
+            "error",
+            f"agent marked dead: {reason}",
+            {"sandbox": sandbox_id, "subsystem": "kata_agent"},
+        )
+        self._history.append(line)
+        self._emit(line)
+        self._emit(StateChanged(sandbox_id))
 
     def _tail(self, sb: Sandbox, cid: str) -> None:
         """Stream the container's stdout from the agent (ReadStdout) into the log."""
