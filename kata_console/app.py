@@ -53,7 +53,10 @@ class KataConsole(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "kata-console"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("T", "stepthrough", "Step-through", id="app.stepthrough", show=False),
+    ]
 
     def __init__(
         self,
@@ -109,6 +112,8 @@ class KataConsole(App[None]):
     async def on_mount(self) -> None:
         self._unsubscribe = self.source.subscribe(self._events.append)
         self.set_interval(DRAIN_INTERVAL, self._drain, name="source-events")
+        if getattr(self.source, "stepthrough", False):  # a plan: open it in the step-through
+            self.open_stepthrough()
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self.reload, name="refresh")
         await self._load()
@@ -204,6 +209,30 @@ class KataConsole(App[None]):
         from kata_console.screens.container import ContainerScreen
 
         self.push_screen(ContainerScreen(sandbox_id, container_id))
+
+    def open_stepthrough(self) -> None:
+        """The step-through view of a plan source (one instance, kept while it is closed)."""
+        from kata_console.screens.stepthrough import StepThroughScreen
+
+        if not getattr(self.source, "stepthrough", False):
+            self._status("no plan to step through (start with --source plan:FILE)", "warning")
+            return
+        if not self.is_screen_installed("stepthrough"):
+            self.install_screen(StepThroughScreen(self.source), "stepthrough")  # type: ignore[arg-type]
+        screen = self.get_screen("stepthrough")
+        if screen in self.screen_stack:
+            while self.screen is not screen:
+                self.pop_screen()
+        else:
+            self.push_screen(screen)
+
+    def action_stepthrough(self) -> None:
+        self.open_stepthrough()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stepthrough":  # only a plan source has a step-through (hidden otherwise)
+            return bool(getattr(self.source, "stepthrough", False))
+        return True
 
     def open_jump(self) -> None:
         from kata_console.screens.jump import JumpScreen, jump_names

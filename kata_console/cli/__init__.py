@@ -72,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(only=first if first in SUBCOMMANDS else None)
     if first is not None and first not in SUBCOMMANDS and not _is_option_value(args_list, first):
         choices = ", ".join(SUBCOMMANDS)
-        print(f"kata-console: error: unknown command {first!r} (choose from {choices})",
-              file=sys.stderr)
+        print(
+            f"kata-console: error: unknown command {first!r} (choose from {choices})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if first not in SUBCOMMANDS and not {"-h", "--help", "--version"} & set(args_list):
         # No subcommand: everything belongs to the console (`--source host`, `--theme`...).

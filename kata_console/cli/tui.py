@@ -56,7 +56,18 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
             return FixtureSource(name="demo (recorded)")
         return DemoSource()
     if spec.startswith("plan:"):
-        raise ValueError("--source plan:FILE needs the step-through view, which is not built yet")
+        path = spec.removeprefix("plan:")
+        if not path:
+            raise ValueError(
+                "--source plan:FILE needs a plan file (e.g. plan:fixtures/plans/basic.json)"
+            )
+        from kata_console.console.plan_source import PlanSource
+        from kata_console.engine.plan import PlanError
+
+        try:
+            return PlanSource(path)
+        except PlanError as exc:
+            raise ValueError(str(exc)) from None
     raise ValueError(f"unknown source {spec!r} (expected demo, host or plan:FILE)")
 
 
