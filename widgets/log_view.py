@@ -128,6 +128,12 @@ class LogView(ScrollView, can_focus=True):
         if self.follow and new_value < old_value and round(new_value) < self.max_scroll_y:
             self.follow = False
 
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        """A long line brought a horizontal scrollbar: the view lost a row, so a following
+        view must scroll to the end again or the newest line hides under the bar."""
+        if shown and self.follow:
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
     def on_resize(self) -> None:
         if self._wrap:
             self.relayout()
