@@ -7,6 +7,8 @@ pay for it. `--source demo` (default), `host`, or `plan:FILE`.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,10 +23,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--source",
-        default="demo",
-        metavar="demo|host|plan:FILE",
-        help="demo: the embedded scenario (default); host: this machine, read-only; "
-        "plan:FILE: a `play` plan in the step-through view",
+        default="auto",
+        metavar="auto|demo|host|plan:FILE",
+        help="auto (default): host when Kata sandboxes are found here, else demo; demo: the "
+        "embedded scenario; host: this machine, read-only; plan:FILE: a `play` plan in the "
+        "step-through view",
+    )
+    p.add_argument(
+        "--keymap",
+        metavar="FILE",
+        help='JSON object of binding id -> keys, e.g. {"container.stop": "ctrl+x"}',
     )
     p.add_argument(
         "--allow-actions",
@@ -38,22 +46,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: where the Go runtime and runtime-rs keep one directory per sandbox
+KATA_STATE_DIRS = ("/run/vc/sbs", "/run/kata")
+
+
+def kata_sandboxes_present(dirs: Sequence[str] = KATA_STATE_DIRS) -> bool:
+    """True when this host has at least one Kata sandbox state directory."""
+    for top in dirs:
+        try:
+            if any(entry.is_dir() for entry in os.scandir(top)):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def load_keymap(path: str) -> dict[str, str]:
+    """A keymap file: a JSON object of binding id -> key string; ValueError if bad."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such keymap file") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON keymap ({exc})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
+    return data
+
+
 def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
     """The source a `--source` value names; ValueError with a one-line reason if bad."""
+    if spec == "auto":
+        spec = "host" if kata_sandboxes_present() else "demo"
     if spec == "host":
         from kata_console.console.host_source import HostSource
 
         return HostSource()
     if spec == "demo":
-        try:
-            from kata_console.console.demo_source import DemoSource  # type: ignore[import-not-found]
-        except ModuleNotFoundError as exc:
-            if exc.name != "kata_console.console.demo_source":
-                raise
-            # the engine-backed demo is not wired yet: the recorded fixture stands in
-            from kata_console.console.fixture_source import FixtureSource
+        from kata_console.console.demo_source import DemoSource
 
-            return FixtureSource(name="demo (recorded)")
         return DemoSource()
     if spec.startswith("plan:"):
         path = spec.removeprefix("plan:")
@@ -74,6 +108,7 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
+        keymap = load_keymap(args.keymap) if args.keymap else None
         source = make_source(args.source, args.allow_actions)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
@@ -90,12 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kata_console.app import KataConsole
     from kata_console.console.host_source import EMPTY_NOTICE
 
+    host = type(source).__name__ == "HostSource"
     app = KataConsole(
         source,
         allow_actions=args.allow_actions,
         theme=args.theme,
-        refresh_interval=args.refresh if args.source == "host" else None,
-        empty_notice=EMPTY_NOTICE if args.source == "host" else "",
+        refresh_interval=args.refresh if host else None,
+        empty_notice=EMPTY_NOTICE if host else "",
     )
+    if keymap:
+        app.set_keymap(keymap)
     app.run()
     return EXIT_OK if app.return_code in (None, 0) else int(app.return_code or 1)
