@@ -39,7 +39,7 @@ from kata_console.engine.ids import RandomIds, SeededIds
 from kata_console.engine.mounttable import MountTable
 from kata_console.engine.persist import PersistStore
 from kata_console.engine.plan import Op, SandboxSpec
-from kata_console.engine.ports import HostView
+from kata_console.engine.ports import Clock, HostView
 from kata_console.engine.rootfs import RootFs, parse_erofs_rootfs_options
 from kata_console.engine.runner import OpResult, run_op
 from kata_console.engine.sandbox import Sandbox, SandboxConfig
@@ -84,12 +84,13 @@ class EngineSource:
         stepper: Stepper | None = None,
         history: int = 10_000,
         health_interval: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         self.name = name
         self.demo = demo
         self.host = host
         self.rootfs: dict[str, RootfsSpec] = dict(rootfs or {})
-        self.bus = EventBus(stepper=stepper or Stepper())
+        self.bus = EventBus(clock=clock, stepper=stepper or Stepper())
         self._tmp = None if state_dir else tempfile.TemporaryDirectory(prefix="kata-console-")
         self.state_dir = state_dir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.store = PersistStore(self.state_dir / "sbs", fsync=False)

@@ -214,9 +214,8 @@ class PlanSource(EngineSource):
             state_dir=state_dir,
             stepper=Stepper(hold=step),
             health_interval=health_interval,
+            clock=clock,
         )
-        if clock is not None:
-            self.bus.clock = clock  # before any sandbox exists: they take the bus's clock
         self.progress = PlanProgress.of(self.plan)
         self.results: list[OpResult | None] = [None] * len(self.plan.ops)
         self._task: asyncio.Task[None] | None = None
