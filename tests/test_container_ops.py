@@ -384,3 +384,36 @@ async def test_annotations_are_checked(tmp_path: Path) -> None:
         f"Invalid container configuration Annotations {key} "
         'strconv.ParseUint: parsing "x": invalid syntax'
     )
+
+
+async def test_failed_create_never_unplugs_a_layer_another_container_uses(tmp_path: Path) -> None:
+    """Go's rollback detaches every device of the failed container, attached or not, which
+    unplugs a shared layer under a running container; ours only undoes what it did."""
+    kit = Kit(tmp_path)
+    await kit.up()
+    await kit.container("c1", 1)
+    await kit.sandbox.start_container("c1")
+    before = [r.to_dict() for r in kit.sandbox.device_rows()]
+    real = kit.hypervisor.hotplug_add_block
+
+    async def fail(drive: Any) -> None:
+        raise HypervisorError("Duplicate node name")
+
+    kit.hypervisor.hotplug_add_block = fail  # type: ignore[method-assign]
+    with pytest.raises(HypervisorError):
+        await kit.container("c2", 3, 1)  # layer 3 fails first: c2 never attached layer 1
+    kit.hypervisor.hotplug_add_block = real  # type: ignore[method-assign]
+    assert [r.to_dict() for r in kit.sandbox.device_rows()] == before
+    assert len(kit.hypervisor.plugged) == 1 and kit.sandbox.containers["c1"].state == "running"
+
+
+async def test_stop_without_force_reports_a_device_that_no_longer_exists(tmp_path: Path) -> None:
+    """Go detachDevices ignores only ErrDeviceNotAttached at DetachDevice."""
+    kit = Kit(tmp_path)
+    await kit.up()
+    c = await kit.container("c1", 1)
+    await kit.sandbox.start_container("c1")
+    dev_id = c.devices[0].id
+    del kit.sandbox.devices.devices[dev_id]
+    with pytest.raises(E.DeviceNotExist, match=exact(E.DEVICE_NOT_EXIST)):
+        await kit.sandbox.stop_container("c1")

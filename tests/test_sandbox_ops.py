@@ -10,6 +10,7 @@ import pytest
 
 from kata_console.engine import errors as E
 from kata_console.engine.container import ContainerConfig
+from kata_console.engine.errors import PreconditionError
 from kata_console.engine.events import Stepper
 from kata_console.engine.persist import InvalidIdError
 from kata_console.engine.ports import AgentError, HypervisorError
@@ -42,9 +43,10 @@ async def test_failed_create_stops_the_vm_and_deletes(tmp_path: Path) -> None:
     )
     with pytest.raises(AgentError, match=exact("CreateSandboxRequest timed out")):
         await kit.sandbox.create()
-    assert kit.steps()[-4:] == [
+    # CreateSandbox is part of Go's startVM: its failure only stops the VM (no guest
+    # sandbox exists to destroy), then the deferred Delete runs.
+    assert kit.steps()[-3:] == [
         'RPC CreateSandbox{sandbox_id="sb1"}',
-        "RPC DestroySandbox{}",
         "stop VM (sim)",
         f"remove {tmp_path}/sb1",
     ]
@@ -53,6 +55,48 @@ async def test_failed_create_stops_the_vm_and_deletes(tmp_path: Path) -> None:
     kit.agent.faults.clear()
     await kit.sandbox.create()  # the object can be created again
     assert kit.sandbox.state == "ready"
+
+
+async def test_failure_after_start_vm_destroys_the_guest_sandbox_and_stops_the_vm(
+    tmp_path: Path,
+) -> None:
+    kit = Kit(tmp_path)
+    kit.agent.faults.fail("get_guest_details", AgentError("boom", "INTERNAL"))
+    with pytest.raises(AgentError, match=exact("boom")):
+        await kit.sandbox.create()
+    assert kit.steps()[-4:] == [
+        "RPC GetGuestDetails{}",
+        "RPC DestroySandbox{}",
+        "stop VM (sim)",
+        f"remove {tmp_path}/sb1",
+    ]
+    assert not kit.hypervisor.running and kit.sandbox.state == ""
+
+
+async def test_a_failed_first_save_rolls_the_create_back(tmp_path: Path) -> None:
+    kit = Kit(tmp_path)
+
+    def full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    kit.store.write_sandbox = full  # type: ignore[method-assign]
+    with pytest.raises(Exception, match="No space left on device"):
+        await kit.sandbox.create()
+    assert kit.sandbox.state == "" and not kit.hypervisor.running
+    assert "RPC DestroySandbox{}" in kit.steps()
+
+
+async def test_create_never_touches_an_existing_sandbox_directory(tmp_path: Path) -> None:
+    live = tmp_path / "sb1"
+    (live / "c1").mkdir(parents=True)
+    (live / "persist.json").write_text('{"State": "running"}')
+    (live / "shim-monitor.sock").write_text("")
+    kit = Kit(tmp_path)
+    with pytest.raises(PreconditionError, match="already exists on disk"):
+        await kit.sandbox.create()
+    assert kit.steps() == [] and not kit.hypervisor.running
+    assert (live / "persist.json").read_text() == '{"State": "running"}'
+    assert sorted(p.name for p in live.iterdir()) == ["c1", "persist.json", "shim-monitor.sock"]
 
 
 async def test_failed_vm_start(tmp_path: Path) -> None:

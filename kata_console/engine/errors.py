@@ -52,6 +52,8 @@ REMOVE_CONTAINER = (
 INVALID_CONTAINER_CONFIG = "Invalid container configuration"
 #: kata-console's own text: Go re-creates silently from persist.json instead
 SANDBOX_ALREADY_CREATED = "Sandbox %s already created (state %s), impossible to create"
+#: kata-console's own text: Go restores such a sandbox; this engine refuses to overwrite it
+SANDBOX_EXISTS_ON_DISK = "Sandbox %s already exists on disk (%s), impossible to create"
 
 # ----------------------------------------------------------------- container (VC/container.go)
 CMD_EMPTY = "Cmd cannot be empty"

@@ -161,6 +161,10 @@ class PersistStore:
     def sandbox_dir(self, sandbox_id: str) -> Path:
         return self.root / validate_id("sandbox", sandbox_id)
 
+    def has_sandbox(self, sandbox_id: str) -> bool:
+        """Something already lives at the sandbox's directory (a sandbox, a shim socket)."""
+        return os.path.lexists(self.sandbox_dir(sandbox_id))
+
     def container_dir(self, sandbox_id: str, container_id: str) -> Path:
         return self.sandbox_dir(sandbox_id) / validate_id("container", container_id)
 

@@ -232,16 +232,27 @@ class Sandbox(ContainerWrappers):
         CreateSandbox -> GetGuestDetails -> save. A failure stops the VM and deletes."""
         if self.state != S.EMPTY:
             raise E.PreconditionError(E.SANDBOX_ALREADY_CREATED % (go_quote(self.id), self.state))
+        if self.store is not None and self.store.has_sandbox(self.id):
+            # Go would restore it; creating over it would overwrite (or, on a failed create,
+            # remove) a live sandbox's state and shim socket. Refuse before any side effect.
+            raise E.PreconditionError(
+                E.SANDBOX_EXISTS_ON_DISK % (go_quote(self.id), self.store.sandbox_dir(self.id))
+            )
         self.created = self.clock.now()
         self._set_state(S.READY)
+        vm_up = False
         try:
-            await self._start_vm()
+            await self._start_vm()  # on failure it stops the hypervisor itself (Go: StopVM)
+            vm_up = True
             details = await self._rpc("GetGuestDetails", self.agent.get_guest_details)
             self.guest_memory_block_size_mb = details.mem_block_size_bytes >> 20
             self.agent_url = self.hypervisor.agent_url()
-            await self.save()
+            await self.save(final=True)  # its error must roll back too (Go: storeSandbox)
         except BaseException as exc:
             self.log("error", f"create sandbox failed: {exc}")
+            self._save_pending = False
+            if vm_up:  # Go: failures after startVM call stopVM
+                await self._stop_vm(force=True)
             try:
                 await self.delete()
             except Exception as del_exc:
@@ -268,7 +279,9 @@ class Sandbox(ContainerWrappers):
                 "CreateSandbox", lambda: self.agent.create_sandbox(request), sandbox_id=self.id
             )
         except BaseException:
-            await self._stop_vm(force=True)
+            # These RPCs are part of Go's startVM, whose failure only stops the hypervisor:
+            # there is no guest sandbox to destroy yet.
+            await self._stop_hypervisor(force=True)
             raise
 
     async def _stop_hypervisor(self, force: bool) -> None:
