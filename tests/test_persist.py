@@ -318,3 +318,33 @@ def test_the_kill_harness_catches_a_non_atomic_writer(tmp_path: Path) -> None:
     """Control: truncate-and-write (what Go does) is caught, so the test above can fail."""
     bad, _ = _kill_loop(tmp_path, "naive", rounds=200, stop_at_corruption=True)
     assert bad > 0
+
+
+async def test_restore_keeps_the_persist_version_and_every_loadable_device_type(
+    tmp_path: Path,
+) -> None:
+    """Go `dumpVersion` keeps a restored sandbox's version; `LoadDevices` rebuilds
+    vhost-user-scsi and virtio-net devices too, so a re-save must not drop them."""
+    import json
+    import shutil
+
+    root = tmp_path / "sbs"
+    shutil.copytree(GO_SAMPLE, root)
+    doc_path = root / "kata-go-1" / "persist.json"
+    doc = json.loads(doc_path.read_text())
+    doc["PersistVersion"] = 1
+    template = dict(doc["Devices"][1])
+    for n, kind in enumerate(("vhost-user-scsi-pci", "virtio-net-pci")):
+        doc["Devices"].append({**template, "ID": f"{n:016x}", "Type": kind})
+    doc_path.write_text(json.dumps(doc))
+    store = P.PersistStore(root, fsync=False)
+    sb = restore_sandbox(store, "kata-go-1", **ports())
+    assert [d.type for d in sb.devices.get_all_devices()][-2:] == [
+        "vhost-user-scsi-pci",
+        "virtio-net-pci",
+    ]
+    sb.mark_dirty()
+    await sb.save()
+    saved = json.loads(doc_path.read_text())
+    assert saved["PersistVersion"] == 1
+    assert [d["Type"] for d in saved["Devices"]][-2:] == ["vhost-user-scsi-pci", "virtio-net-pci"]

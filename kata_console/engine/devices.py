@@ -25,6 +25,8 @@ BLOCK = "block"
 GENERIC = "generic"
 VFIO = "vfio"
 VHOST_USER_BLK = "vhost-user-blk-pci"
+VHOST_USER_SCSI = "vhost-user-scsi-pci"
+VHOST_USER_NET = "virtio-net-pci"
 
 VIRTIO_SCSI = "virtio-scsi"
 VIRTIO_BLK = "virtio-blk"
@@ -384,7 +386,7 @@ class DeviceManager:
     def load_devices(self, devices: Iterable[Device]) -> None:
         """Go `LoadDevices`: rebuild the table from persisted state (unknown types skipped)."""
         for dev in devices:
-            if dev.type in (BLOCK, GENERIC, VFIO, VHOST_USER_BLK):
+            if dev.type in (BLOCK, GENERIC, VFIO, VHOST_USER_BLK, VHOST_USER_SCSI, VHOST_USER_NET):
                 self.devices[dev.id] = dev
         self.revision += 1
 

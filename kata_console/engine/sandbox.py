@@ -30,7 +30,7 @@ from kata_console.engine.devices import (
 from kata_console.engine.escapes import go_quote
 from kata_console.engine.events import STATE, EventBus, Stepper, rpc_text
 from kata_console.engine.ids import RandomIds
-from kata_console.engine.persist import PersistStore, validate_id
+from kata_console.engine.persist import CUR_PERSIST_VERSION, PersistStore, validate_id
 from kata_console.engine.ports import (
     Agent,
     Clock,
@@ -101,6 +101,7 @@ class Sandbox(ContainerWrappers):
         self.block_index_map: set[int] = set()
         self.agent_url = ""
         self.guest_memory_block_size_mb = 0
+        self.persist_version = CUR_PERSIST_VERSION
         self.created: _dt.datetime | None = None
         self._dirty = True
         self._dirty_containers: set[str] = set()

@@ -32,6 +32,7 @@ def sandbox_record(sb: Sandbox) -> SandboxRecord:
         block_driver=sb.devices.block_driver,
         shared_fs=sb.config.shared_fs,
         guest_memory_block_size_mb=sb.guest_memory_block_size_mb,
+        persist_version=sb.persist_version,
     )
 
 
@@ -90,6 +91,8 @@ def restore_sandbox(store: PersistStore, sandbox_id: str, **ports: Any) -> Sandb
     )
     sb = Sandbox(config, store=store, **ports)
     sb.state = rec.state
+    if rec.persist_version:  # Go dumpVersion: a restored sandbox keeps its version
+        sb.persist_version = rec.persist_version
     sb.block_index_map = set(rec.block_index_map)
     sb.devices.load_devices(rec.devices)
     sb.agent_url = rec.agent_url
