@@ -8,6 +8,7 @@ Screens render; the source does the work; nothing here blocks the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 from collections import deque
@@ -121,6 +122,14 @@ class KataConsole(App[None]):
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        # An operation still in flight would write into the state the source removes.
+        for worker in self.workers:
+            if worker.group == "ops":
+                worker.cancel()
+        for worker in list(self.workers):
+            if worker.group == "ops":
+                with contextlib.suppress(Exception):
+                    await worker.wait()
         close = getattr(self.source, "close", None)  # engine sources own agent processes
         if close is not None:
             try:

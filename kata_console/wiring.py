@@ -77,6 +77,8 @@ async def make_agent(
         client.spawned = spawned  # type: ignore[attr-defined]
         return client, close
     if spec.startswith("unix://"):
+        if not spec.startswith("unix:///"):
+            raise WiringError(f"agent {spec!r}: a socket address is unix:///ABSOLUTE/PATH")
         if faults:
             raise WiringError(
                 "agent faults are armed at spawn; for a running agent use its control RPC"

@@ -8,6 +8,7 @@ otherwise replace the socket and impersonate the agent.
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 from pathlib import Path
@@ -52,6 +53,8 @@ def prepare_socket_dir(path: Path) -> None:
         raise ListenError(
             f"refusing {directory}: group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})"
         )
+    if st.st_uid != os.geteuid():
+        raise ListenError(f"refusing {directory}: owned by uid {st.st_uid}, not by us")
     try:
         existing = path.lstat()
     except FileNotFoundError:

@@ -27,6 +27,7 @@ import contextlib
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -137,10 +138,19 @@ class SpawnedAgent:
 
 def _prepare_run_dir(run_dir: Path) -> Path:
     run_dir = run_dir.absolute()
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    run_dir.mkdir(mode=0o700, exist_ok=True)
-    if run_dir.stat().st_mode & 0o022:
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(run_dir)
+    except OSError as exc:
+        raise AgentError(f"cannot prepare {run_dir}: {exc.strerror}", "FAILED_PRECONDITION") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise AgentError(f"refusing {run_dir}: not a directory", "FAILED_PRECONDITION")
+    if st.st_mode & 0o022:
         raise AgentError(f"refusing {run_dir}: group- or world-writable", "FAILED_PRECONDITION")
+    if st.st_uid != os.geteuid():
+        # another user could swap the socket (impersonate the agent) or plant the log
+        raise AgentError(f"refusing {run_dir}: owned by uid {st.st_uid}", "FAILED_PRECONDITION")
     sock = run_dir / SOCKET_NAME
     if len(str(sock).encode()) > UNIX_PATH_MAX:
         raise AgentError(f"{sock}: longer than {UNIX_PATH_MAX} bytes", "INVALID_ARGUMENT")
@@ -196,7 +206,11 @@ async def spawn_agent(
     cmd = [python, "-m", "kata_console", "agent", "--listen", url, "--tick-ms", str(tick_ms)]
     cmd += ["--exit-with-parent", *(f"--fault={f}" for f in faults)]
     env = {**os.environ, "GRPC_ENABLE_FORK_SUPPORT": "0", "GRPC_VERBOSITY": "ERROR"}
-    with open(log_path, "ab") as log:
+    try:  # never follow a planted symlink: we may be root
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise AgentError(f"cannot open {log_path}: {exc.strerror}", "FAILED_PRECONDITION") from None
+    with open(log_fd, "ab") as log:
         process = await asyncio.create_subprocess_exec(
             *cmd,
             stdin=subprocess.DEVNULL,

@@ -86,6 +86,8 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Our own one-line errors say what failed; grpc's C-core would add its own lines.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     import backends.agent  # noqa: F401  (sets GRPC_* before grpc is imported)
     from backends.agent.faults import FaultSpecError, parse_fault
     from backends.agent.server import ListenError, socket_path

@@ -54,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
         state_dir = Path(args.state_dir)
         if state_dir.exists() and not state_dir.is_dir():
             raise UsageError(f"--state-dir {state_dir}: not a directory")
+        try:
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--state-dir {state_dir}: {exc.strerror or exc}") from None
         return asyncio.run(_play(plan, state_dir, args))
     with tempfile.TemporaryDirectory(prefix="kata-console-play-") as tmp:
         return asyncio.run(_play(plan, Path(tmp), args))
@@ -76,6 +80,8 @@ async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
     except AgentError as exc:
         print(f"kata-console play: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:
+        raise UsageError(f"--state-dir {state_dir}: {exc.strerror or exc}") from None
     events: list[Event] = []
     bus = EventBus()
     if args.events:

@@ -106,6 +106,9 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # grpc's C-core writes to stderr, i.e. over the screen: errors reach the user through
+    # the status line and the logs instead.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         keymap = load_keymap(args.keymap) if args.keymap else None

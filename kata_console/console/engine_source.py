@@ -96,7 +96,7 @@ class EngineSource:
         self.store = PersistStore(self.state_dir / "sbs", fsync=False)
         self.sandboxes: dict[str, Sandbox] = {}
         self.refused: dict[tuple[str, str], tuple[RootFs, str]] = {}
-        self._closers: list[Callable[[], Any]] = []
+        self._closers: dict[str, Callable[[], Any]] = {}  # sandbox id -> stop its agent
         self._history: collections.deque[LogLine] = collections.deque(maxlen=history)
         self._subscribers: list[Callable[[SourceEvent], None]] = []
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -117,7 +117,7 @@ class EngineSource:
             on_dead=lambda reason: self._agent_dead(spec.id, reason),
             health_interval=self.health_interval,
         )
-        self._closers.append(close)
+        self._closers[spec.id] = close
         config = SandboxConfig(
             spec.id,
             hypervisor_type=spec.hypervisor,
@@ -158,8 +158,24 @@ class EngineSource:
             self._emit(line)
         if op.op == "start_container" and result.ok and op.id:
             self._tail(sandbox, op.id)
+        if result.ok and op.op in ("stop_sandbox", "delete_sandbox"):
+            await self._stop_agent(sandbox_id)  # one agent per VM: it goes with the VM
+        if result.ok and op.op == "delete_sandbox":
+            del self.sandboxes[sandbox_id]
+            self.refused = {k: v for k, v in self.refused.items() if k[0] != sandbox_id}
         self._emit(StateChanged(sandbox_id, op.id))
         return result
+
+    async def _stop_agent(self, sandbox_id: str) -> None:
+        close = self._closers.pop(sandbox_id, None)
+        if close is None:
+            return
+        for key in [k for k in self._tails if k[0] == sandbox_id]:
+            self._tails.pop(key).cancel()
+        try:
+            await close()
+        except Exception as exc:  # the sandbox already stopped; say it, carry on
+            self._agent_dead(sandbox_id, f"stopping its agent failed: {exc}")
 
     async def close(self) -> None:
         """Stop every stdout tail and every agent process this source started."""
@@ -170,10 +186,9 @@ class EngineSource:
                 await task
         self._tails.clear()
         self.bus.stepper.run_freely()
-        for close in reversed(self._closers):
+        for sandbox_id in reversed(list(self._closers)):
             with contextlib.suppress(Exception):
-                await close()
-        self._closers.clear()
+                await self._closers.pop(sandbox_id)()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -243,7 +258,10 @@ class EngineSource:
         ]
         spawned = getattr(agent, "spawned", None)
         if spawned is not None:
-            facts.append(("agent pid", str(spawned.pid)))
+            gone = sb.id not in self._closers
+            facts.append(
+                ("agent pid", f"{spawned.pid} (stopped with the VM)" if gone else str(spawned.pid))
+            )
         devices = [
             DeviceView(
                 r.id,

@@ -338,6 +338,9 @@ class PlanSource(EngineSource):
         self._emit(line)
 
     def _end(self, aborted: bool, error: str | None) -> None:
+        # The plan is over: console actions run on the same bus and must not wait at a gate
+        # that no step-through key can open any more.
+        self.bus.stepper.run_freely()
         self.bus.emit(
             PLAN_END,
             "plan aborted" if aborted else "plan finished",

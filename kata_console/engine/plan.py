@@ -156,6 +156,8 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
     for key in ("hypervisor", "agent", "block_device_driver"):
         if key in sb:
             setattr(spec, key, _type(sb[key], str, "sandbox", key))
+    if spec.agent.startswith("unix:") and not spec.agent.startswith("unix:///"):
+        raise PlanError(f"sandbox: agent {spec.agent!r}: a socket address is unix:///ABSOLUTE/PATH")
     if sb.get("host") is not None:
         host = Path(_type(sb["host"], str, "sandbox", "host"))
         spec.host = str(host if host.is_absolute() or base is None else base / host)
