@@ -8,7 +8,9 @@ Screens render; the source does the work; nothing here blocks the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 import time
 import weakref
 from collections import deque
@@ -111,6 +113,12 @@ class KataConsole(App[None]):
         return SandboxesScreen()
 
     async def on_mount(self) -> None:
+        # SIGTERM/SIGHUP (a closed terminal, `kill`) exit like `q`: the source then stops its
+        # agents and removes its state instead of leaving them behind.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
         self._unsubscribe = self.source.subscribe(self._events.append)
         self.set_interval(DRAIN_INTERVAL, self._drain, name="source-events")
         if getattr(self.source, "stepthrough", False):  # a plan: open it in the step-through

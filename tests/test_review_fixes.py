@@ -89,3 +89,43 @@ async def test_spawn_never_follows_a_planted_log_symlink(tmp_path: Path) -> None
         await spawn_agent(run)
     assert victim.read_text() == "untouched\n"
     assert json.dumps(sorted(p.name for p in run.iterdir())) == '["agent.log"]'
+
+
+async def test_closing_a_plan_does_not_wait_out_a_hung_agent(tmp_path: Path) -> None:
+    plan = tmp_path / "slow.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "sandbox": {
+                    "id": "sb-slow",
+                    "agent": "spawn",
+                    "hypervisor": "sim",
+                    "agent_faults": [
+                        "StartContainer=delay:60000",
+                        "SignalProcess=delay:60000",
+                        "RemoveContainer=delay:60000",
+                    ],
+                },
+                "ops": [
+                    {"op": "create_sandbox"},
+                    {"op": "start_sandbox"},
+                    {
+                        "op": "create_container",
+                        "id": "c1",
+                        "rootfs": {"type": "overlay", "options": ["lowerdir=/a"]},
+                    },
+                    {"op": "start_container", "id": "c1"},
+                ],
+            }
+        )
+    )
+    source = PlanSource(plan, step=False)
+    await source.load()
+    for _ in range(200):
+        if any("StartContainer" in e.text for e in source.bus.history):
+            break
+        await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await source.close(grace=0.5)
+    assert loop.time() - t0 < 10

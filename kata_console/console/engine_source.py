@@ -166,6 +166,14 @@ class EngineSource:
         self._emit(StateChanged(sandbox_id, op.id))
         return result
 
+    async def kill_agents(self) -> None:
+        """SIGKILL every spawned agent (a crashed guest): pending RPCs fail at once."""
+        for sandbox in self.sandboxes.values():
+            spawned = getattr(sandbox.agent, "spawned", None)
+            if spawned is not None:
+                with contextlib.suppress(Exception):
+                    await spawned.kill()
+
     async def _stop_agent(self, sandbox_id: str) -> None:
         close = self._closers.pop(sandbox_id, None)
         if close is None:

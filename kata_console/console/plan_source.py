@@ -258,10 +258,16 @@ class PlanSource(EngineSource):
         self.start()
         return await super().load()
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 2.0) -> None:
+        """Abort the plan and let its rollback run, but not for longer than `grace`
+        seconds: after that the agents are killed (like a VM torn down), so a hung or slow
+        agent cannot hold the console's exit for minutes of RPC deadlines."""
         if self.running:
             self.abort()
         if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace)
+            if not done:
+                await self.kill_agents()
             with contextlib.suppress(BaseException):
                 await self._task
         await super().close()
