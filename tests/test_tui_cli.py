@@ -46,3 +46,15 @@ async def test_a_keymap_rebinds_by_binding_id() -> None:
         await pilot.press("f1")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+def test_keymap_keys_and_ids_are_checked(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"app.quit": "ctrl+shift+alt+"}))
+    assert tui.main(["--keymap", str(broken)]) == 2
+    assert "is not a key" in capsys.readouterr().err
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"contaner.stop": "x"}))
+    assert tui.main(["--keymap", str(typo)]) == 2
+    assert "unknown binding id(s): contaner.stop" in capsys.readouterr().err
+    assert {"container.stop", "log.find", "stepthrough.step", "nav.help"} <= tui.binding_ids()

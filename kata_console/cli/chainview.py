@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
@@ -33,7 +35,10 @@ def _add_device(node: Tree, hop: DeviceHop | None) -> None:
 
 
 def print_report(report: ChainReport, console: Console | None = None) -> None:
-    console = console or Console(highlight=False)
+    if console is None:
+        # Piped output must not cut paths at 80 columns: grep and copy-paste need them whole.
+        piped = not sys.stdout.isatty()
+        console = Console(highlight=False, width=10_000 if piped else None)
     for chain in report.chains:
         tree = Tree(overlay_label(chain))
         for layer in chain.layers:

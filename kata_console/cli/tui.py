@@ -74,7 +74,33 @@ def load_keymap(path: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
     ):
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
+    for binding_id, keys in data.items():
+        for key in keys.split(","):
+            if not key.strip() or any(not part for part in key.strip().split("+")):
+                raise ValueError(f"{path}: {binding_id}: {keys!r} is not a key (e.g. ctrl+x, f2)")
     return data
+
+
+def binding_ids() -> set[str]:
+    """Every binding id of the console (app, screens, widgets), for checking a keymap."""
+    import importlib
+    import pkgutil
+
+    import kata_console.screens
+    import widgets
+    from kata_console.app import KataConsole
+
+    classes: list[type] = [KataConsole]
+    for package in (kata_console.screens, widgets):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            classes += [v for v in vars(module).values() if isinstance(v, type)]
+    ids: set[str] = set()
+    for cls in classes:
+        for binding in getattr(cls, "BINDINGS", ()) or ():
+            if getattr(binding, "id", None):
+                ids.add(binding.id)
+    return ids
 
 
 def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
@@ -137,6 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         empty_notice=EMPTY_NOTICE if host else "",
     )
     if keymap:
+        unknown = sorted(set(keymap) - binding_ids())
+        if unknown:
+            print(
+                f"kata-console: error: {args.keymap}: unknown binding id(s): "
+                f"{', '.join(unknown)} (? lists each view's keys)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         app.set_keymap(keymap)
     app.run()
     return EXIT_OK if app.return_code in (None, 0) else int(app.return_code or 1)
