@@ -13,7 +13,7 @@ from kata_console.engine import errors as E
 from kata_console.engine.container import ContainerConfig
 from kata_console.engine.deviceinfo import DeviceInfo
 from kata_console.engine.ports import AgentError, HypervisorError
-from kata_console.engine.rootfs import RootfsError
+from kata_console.engine.rootfs import RootFs, RootfsError
 from tests.enginekit import Kit, exact, layer, overlay_rootfs
 
 # (sandbox state, container state) pairs reachable through real operations
@@ -417,3 +417,55 @@ async def test_stop_without_force_reports_a_device_that_no_longer_exists(tmp_pat
     del kit.sandbox.devices.devices[dev_id]
     with pytest.raises(E.DeviceNotExist, match=exact(E.DEVICE_NOT_EXIST)):
         await kit.sandbox.stop_container("c1")
+
+
+def _dm_host() -> Any:
+    """A recorded host with one device-mapper block device, /dev/dm-3 (253:3)."""
+    import os as _os
+
+    from tests.hostdata import BLK, DIR, HostBuilder
+
+    b = HostBuilder("")
+    b.file("/dev/dm-3", mode=BLK, target="/dev/dm-3")
+    b.data["calls"]["stat"]["/dev/dm-3"]["rdev"] = _os.makedev(253, 3)
+    b.file("/sys/dev/block/253:3", mode=DIR)
+    return b.host()
+
+
+async def test_block_rootfs_is_hotplugged_then_unplugged(tmp_path: Path) -> None:
+    kit = Kit(tmp_path, host=_dm_host())
+    await kit.up()
+    await kit.sandbox.create_container(ContainerConfig("c1", RootFs("/dev/dm-3", "ext4")))
+    (row,) = [r.to_dict() for r in kit.sandbox.device_rows()]
+    assert (row["host_path"], row["refcount"], row["attach_count"]) == ("/dev/dm-3", 1, 1)
+    assert kit.sandbox.containers["c1"].fstype == "ext4"
+    await kit.sandbox.stop_container("c1")
+    assert kit.sandbox.device_rows() == []
+
+
+async def test_a_failed_block_rootfs_attach_leaves_no_reference(tmp_path: Path) -> None:
+    """Go leaks the NewDevice reference here (removeDrive skips a drive without fstype)."""
+    kit = Kit(tmp_path, host=_dm_host())
+    await kit.up()
+    kit.hypervisor.faults.fail("hotplug_add_block", HypervisorError("device_add: bus full"))
+    with pytest.raises(HypervisorError):
+        await kit.sandbox.create_container(ContainerConfig("c1", RootFs("/dev/dm-3", "ext4")))
+    assert kit.sandbox.device_rows() == [] and kit.sandbox.containers == {}
+
+
+async def test_a_failed_first_save_of_a_container_leaves_no_directory(tmp_path: Path) -> None:
+    kit = Kit(tmp_path)
+    await kit.up()
+    real, calls = kit.store.write_sandbox, {"n": 0}
+
+    def full_once(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    kit.store.write_sandbox = full_once  # type: ignore[method-assign]
+    with pytest.raises(Exception, match="No space left on device"):
+        await kit.container("c1")
+    await kit.sandbox.stop(force=True)  # the next save succeeds
+    assert not (tmp_path / "sb1" / "c1").exists()

@@ -156,4 +156,11 @@ async def _plug_device(c: Container, device_path: str) -> None:
     except E.EngineError as exc:
         raise E.EngineError(E.ROOTFS_DEVICE % (go_quote(device_path), exc)) from exc
     c.block_device_id = dev.id
-    await c.sandbox.devices.attach_device(dev.id, c.sandbox)
+    try:
+        await c.sandbox.devices.attach_device(dev.id, c.sandbox)
+    except BaseException:
+        # Deliberate fix: Go leaks this reference (removeDrive skips a drive whose fstype
+        # was never set), which keeps the device in the manager forever.
+        c.sandbox.devices.remove_device(dev.id)
+        c.block_device_id = ""
+        raise

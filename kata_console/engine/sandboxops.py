@@ -96,7 +96,8 @@ class ContainerWrappers:
                 await c.stop(force=True)
             except Exception as stop_exc:
                 self.log("warning", f"rollback stop failed: {stop_exc}", container=c.id)
-            self.containers.pop(c.id, None)
+            if c.id in self.containers:
+                self.remove_container(c.id)  # its directory goes with the next save
             raise
         return c
 
