@@ -41,7 +41,10 @@ def verdict_text(chain: Chain) -> Text:
 def overlay_label(chain: Chain) -> Text:
     head = Text("overlay ", style="bold")
     head.append(chain.target, style="bold cyan")
-    head.append(f"  (mount {chain.mount_id}) ")
+    if chain.mount_id < 0:
+        head.append("  (not mounted on the host) ")
+    else:
+        head.append(f"  (mount {chain.mount_id}) ")
     head.append_text(status_text(chain.status))
     if chain.bundle:
         head.append(f"  bundle {chain.bundle['namespace']}/{chain.bundle['id']}", style="magenta")

@@ -60,6 +60,9 @@ def rootfs_chains(
         mid = _SYNTHETIC_ID + n
         lines.append(f"{mid} 1 0:{mid} / {target} rw,relatime - overlay overlay {opts}")
     report = resolve_chains(MountTable("\n".join(lines) + "\n"), host)
+    for chain in report.chains:
+        if chain.mount_id >= _SYNTHETIC_ID:
+            chain.mount_id = -1  # no such mount on the host: never show an invented id
     by_target = {c.target: c for c in report.chains}
     return {cid: by_target[bundle_rootfs(cid)] for cid in specs if bundle_rootfs(cid) in by_target}
 
