@@ -38,17 +38,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _available() -> dict[str, object]:
-    modules = {}
-    for name, mod in SUBCOMMANDS.items():
-        try:
-            modules[name] = importlib.import_module(f"kata_console.cli.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"kata_console.cli.{mod}":
-                raise
-    return modules
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with `only`, import just that subcommand's module."""
     parser = _Parser(
@@ -57,12 +46,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kata-console {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    if only is not None and only in SUBCOMMANDS:
-        modules = {only: importlib.import_module(f"kata_console.cli.{SUBCOMMANDS[only]}")}
-    else:
-        modules = _available()
-    for module in modules.values():
-        module.register(sub)  # type: ignore[attr-defined]
+    names = [only] if only in SUBCOMMANDS else list(SUBCOMMANDS)
+    for name in names:
+        importlib.import_module(f"kata_console.cli.{SUBCOMMANDS[name]}").register(sub)
     return parser
 
 

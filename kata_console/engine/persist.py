@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kata_console.engine.errors import EngineError
+from kata_console.engine.jsonfile import load_json
 
 #: where a Go runtime keeps its sandboxes (the live default)
 LIVE_ROOT = "/run/vc/sbs"
@@ -256,18 +257,7 @@ class PersistStore:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise PersistError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PersistError(f"{path}: cannot read: {exc}") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PersistError(
-            f"{path}: corrupt JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
+    doc = load_json(path, PersistError, missing="no such file", invalid="corrupt JSON")
     if not isinstance(doc, dict):
         raise PersistError(f"{path}: corrupt JSON: expected an object, got {type(doc).__name__}")
     return doc

@@ -16,6 +16,7 @@ from typing import Any
 
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
 from kata_console.engine.errors import EngineError
+from kata_console.engine.jsonfile import load_json
 from kata_console.engine.persist import validate_id
 from kata_console.engine.rootfs import RootFs
 from kata_console.engine.sim import RPC_NAMES
@@ -100,18 +101,7 @@ class Plan:
 
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot read: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanError(
-            f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    doc = load_json(path, PlanError, missing="no such plan file", invalid="not JSON")
     return parse_plan(doc, base=path.parent)
 
 
