@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backends.host.snapshot import FORMAT, SnapshotHost
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.mounttable import MountTable
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
 
 N_MOUNTS, N_OVERLAYS, LAYERS_PER_OVERLAY = 20_000, 200, 10
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"

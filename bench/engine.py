@@ -28,15 +28,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import kata_console.engine.sandbox as sandbox_mod
-from kata_console.engine.container import ContainerConfig
+import kata_console.engine.lifecycle.sandbox as sandbox_mod
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.events import EventBus
 from kata_console.engine.ids import SeededIds
-from kata_console.engine.persist import PersistStore
-from kata_console.engine.rootfs import RootFs
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
-from kata_console.engine.sim import SimAgent, SimHypervisor
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.events import EventBus
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.lifecycle.sim import SimAgent, SimHypervisor
+from kata_console.engine.mounts.rootfs import RootFs
+from kata_console.engine.persist.store import PersistStore
 
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
 TOTAL = 1000

@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kata_console.console.model import (  # noqa: E402
+from kata_console.sources.model import (  # noqa: E402
     ContainerView,
     LogLine,
     Operation,
@@ -59,12 +59,12 @@ app = Minimal()
 """
 _CONSOLE = """
 from kata_console.app import KataConsole
-from kata_console.console.fixture_source import FixtureSource
+from kata_console.sources.fixture_source import FixtureSource
 app = KataConsole(FixtureSource(name="demo (recorded)"), cursor_blink=False)
 """
 _DEMO = """
 from kata_console.app import KataConsole
-from kata_console.console.demo_source import DemoSource
+from kata_console.sources.demo_source import DemoSource
 app = KataConsole(DemoSource(), cursor_blink=False)
 """
 _RSS = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"

@@ -21,7 +21,10 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from kata_console.console.model import (
+from kata_console.screens.base import ConsoleScreen
+from kata_console.screens.palette import ConsoleCommands
+from kata_console.screens.sandboxes import SandboxesScreen
+from kata_console.sources.model import (
     ConsoleError,
     ConsoleSource,
     LogLine,
@@ -30,9 +33,6 @@ from kata_console.console.model import (
     SourceEvent,
     StateChanged,
 )
-from kata_console.screens.base import ConsoleScreen
-from kata_console.screens.palette import ConsoleCommands
-from kata_console.screens.sandboxes import SandboxesScreen
 from widgets.log_buffer import DEFAULT_MAX_LINES
 from widgets.log_pane import LogPane
 from widgets.status_line import StatusLine

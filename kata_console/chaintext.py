@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from kata_console.engine.chainmodel import (
+from kata_console.engine.mounts.chainmodel import (
     BAD_STATUSES,
     OK,
     Chain,

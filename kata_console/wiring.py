@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from kata_console.engine.ports import Agent, HostView, Hypervisor
-from kata_console.engine.sim import (
+from kata_console.engine.lifecycle.sim import (
     DEFAULT_CHECK_TIMEOUT,
     DEFAULT_CREATE_CONTAINER_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
     SimAgent,
     SimHypervisor,
 )
+from kata_console.engine.ports import Agent, HostView, Hypervisor
 
 AgentCloser = Callable[[], Awaitable[None]]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from kata_console.engine.clock import FrozenClock
-from kata_console.engine.container import ContainerConfig
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.events import Event, EventBus
 from kata_console.engine.ids import SeededIds
-from kata_console.engine.persist import PersistStore
-from kata_console.engine.rootfs import RootFs
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
-from kata_console.engine.sim import SimAgent, SimFsShare, SimHypervisor
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.events import Event, EventBus
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.lifecycle.sim import SimAgent, SimFsShare, SimHypervisor
+from kata_console.engine.mounts.rootfs import RootFs
+from kata_console.engine.persist.store import PersistStore
 
 
 def exact(text: str) -> str:

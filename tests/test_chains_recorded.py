@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.mounttable import MountTable
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
 from tests.hostdata import LNK, ROOT, HostBuilder
 
 SNAP = "$ROOT/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"

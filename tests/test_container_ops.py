@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from kata_console.engine import errors as E
-from kata_console.engine.container import ContainerConfig
 from kata_console.engine.deviceinfo import DeviceInfo
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.mounts.rootfs import RootFs, RootfsError
 from kata_console.engine.ports import AgentError, HypervisorError
-from kata_console.engine.rootfs import RootFs, RootfsError
 from tests.enginekit import Kit, exact, layer, overlay_rootfs
 
 # (sandbox state, container state) pairs reachable through real operations

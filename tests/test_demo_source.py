@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kata_console.console.demo_source import DemoSource
-from kata_console.console.model import ConsoleError, LogLine, Operation, StateChanged
+from kata_console.sources.demo_source import DemoSource
+from kata_console.sources.model import ConsoleError, LogLine, Operation, StateChanged
 from tests.tui_support import SIZE, make_app
 
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from kata_console.engine import devices as D
 from kata_console.engine.deviceinfo import DeviceInfo
 from kata_console.engine.errors import (
     DeviceError,
@@ -15,6 +14,7 @@ from kata_console.engine.errors import (
     RemoveAttachedDevice,
 )
 from kata_console.engine.ids import FixedIds, SeededIds
+from kata_console.engine.lifecycle import devices as D
 from tests.enginekit import exact, layer
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from kata_console.engine.container import ContainerConfig
-from kata_console.engine.events import STEP_BEGIN, STEP_END, Event, EventBus
 from kata_console.engine.ids import SeededIds
-from kata_console.engine.persist import PersistStore
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.events import STEP_BEGIN, STEP_END, Event, EventBus
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.lifecycle.sim import SimHypervisor
+from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import AgentError
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
-from kata_console.engine.sim import SimHypervisor
 from kata_console.wiring import make_agent
 from tests.enginekit import SNAP, erofs_rootfs, layer
 

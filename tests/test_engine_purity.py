@@ -7,7 +7,18 @@ import sys
 
 from tests.conftest import REPO
 
-FORBIDDEN = ("textual", "grpc", "psutil", "pyroute2", "qemu", "widgets", "backends", "rich")
+FORBIDDEN = (
+    "textual",
+    "grpc",
+    "psutil",
+    "pyroute2",
+    "httpx",
+    "prometheus_client",
+    "qemu",
+    "widgets",
+    "backends",
+    "rich",
+)
 
 PROBE = f"""
 import importlib, pkgutil, sys
@@ -35,3 +46,21 @@ def test_probe_detects_a_forbidden_import() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert "rich" in out.stdout
+
+
+def test_probe_walks_every_subsystem_folder() -> None:
+    """The walk reaches each subsystem's modules, so a forbidden import in a folder is seen."""
+    probe = PROBE.replace(
+        'print(",".join(bad))',
+        'print(",".join(sorted(m for m in sys.modules if m.startswith("kata_console.engine."))))',
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    seen = set(out.stdout.strip().split(","))
+    for module in (
+        "kata_console.engine.mounts.chains",
+        "kata_console.engine.lifecycle.sandbox",
+        "kata_console.engine.persist.store",
+    ):
+        assert module in seen

@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata_console.engine.escapes import (
+from kata_console.engine.gofmt import go_quote
+from kata_console.engine.mounts.escapes import (
     decode_octal,
     encode_octal,
     escape_overlay,
-    go_quote,
     split_options,
     split_overlay_legacy,
 )

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from backends.host.linux import LinuxHost
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.escapes import escape_overlay
-from kata_console.engine.mounttable import MountTable
-from kata_console.engine.rootfs import RootFs, RootfsError, create_erofs_devices
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.escapes import escape_overlay
+from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.mounts.rootfs import RootFs, RootfsError, create_erofs_devices
 from tests.kernellab import KernelLab
 
 pytestmark = pytest.mark.kernel
@@ -172,7 +172,7 @@ def test_loop_detached_under_live_mount_and_lower_unmounted(lab: KernelLab) -> N
 
 def test_unbound_loop_is_detached(lab: KernelLab) -> None:
     """A loop device node with nothing bound (e.g. detached between two reads) -> detached."""
-    from kata_console.engine.blockdev import BlockResolver
+    from kata_console.engine.mounts.blockdev import BlockResolver
 
     dev = lab.losetup(lab.mkfs("tmp.erofs", {"t": "1"}))
     lab.detach(dev)

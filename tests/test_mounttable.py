@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kata_console.engine.escapes import encode_octal
-from kata_console.engine.mounttable import (
+from kata_console.engine.mounts.escapes import encode_octal
+from kata_console.engine.mounts.mounttable import (
     MOUNTINFO,
     PROC_MOUNTS,
     MountTable,

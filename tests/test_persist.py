@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from kata_console.engine import persist as P
-from kata_console.engine.persistschema import SandboxRecord, encode_sandbox
-from kata_console.engine.sandboxstore import restore_sandbox
-from kata_console.engine.sim import SimAgent, SimHypervisor
+from kata_console.engine.lifecycle.sandboxstore import restore_sandbox
+from kata_console.engine.lifecycle.sim import SimAgent, SimHypervisor
+from kata_console.engine.persist import store as P
+from kata_console.engine.persist.schema import SandboxRecord, encode_sandbox
 from tests.conftest import REPO
 from tests.enginekit import Kit
 
@@ -238,7 +238,7 @@ FORKER = r"""
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from kata_console.engine.persist import atomic_write
+from kata_console.engine.persist.store import atomic_write
 target = Path(sys.argv[2])
 docs = [Path(sys.argv[3]).read_bytes(), Path(sys.argv[4]).read_bytes()]
 naive = sys.argv[5] == "naive"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from backends.agent.spawn import spawn_agent
-from kata_console.console.demo_source import DemoSource
-from kata_console.console.model import Operation
-from kata_console.console.plan_source import PlanSource
-from kata_console.engine.plan import PlanError, parse_plan
+from kata_console.engine.lifecycle.plan import PlanError, parse_plan
 from kata_console.engine.ports import AgentError
+from kata_console.sources.demo_source import DemoSource
+from kata_console.sources.model import Operation
+from kata_console.sources.plan_source import PlanSource
 
 
 async def test_console_actions_run_after_a_stepped_plan_ended(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kata_console.engine.rootfs import (
+from kata_console.engine.mounts.rootfs import (
     RootFs,
     RootfsError,
     create_erofs_devices,

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from kata_console.engine import errors as E
-from kata_console.engine.container import ContainerConfig
 from kata_console.engine.errors import PreconditionError
-from kata_console.engine.events import Stepper
-from kata_console.engine.persist import InvalidIdError
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.events import Stepper
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.lifecycle.sim import SimAgent, SimHypervisor
+from kata_console.engine.lifecycle.states import StateError
+from kata_console.engine.persist.store import InvalidIdError
 from kata_console.engine.ports import AgentError, HypervisorError
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
-from kata_console.engine.sim import SimAgent, SimHypervisor
-from kata_console.engine.states import StateError
 from tests.enginekit import Kit, erofs_rootfs, exact, layer
 
 

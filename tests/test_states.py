@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from kata_console.engine import states as S
+from kata_console.engine.lifecycle import states as S
 from tests.enginekit import exact
 
 # Written out by hand from the reference table, not derived from the implementation.

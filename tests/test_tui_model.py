@@ -9,12 +9,12 @@ import datetime as _dt
 import pytest
 
 from kata_console.cli import tui
-from kata_console.console.fixture_source import FixtureSource
-from kata_console.console.host_source import HostSource
-from kata_console.console.model import ConsoleError, LogLine, Operation, format_age
-from kata_console.console.rootfs_chains import _vd
-from kata_console.engine.chainmodel import DELETED
+from kata_console.engine.mounts.chainmodel import DELETED
 from kata_console.screens.jump import resolve_target
+from kata_console.sources.fixture_source import FixtureSource
+from kata_console.sources.host_source import HostSource
+from kata_console.sources.model import ConsoleError, LogLine, Operation, format_age
+from kata_console.sources.rootfs_chains import _vd
 from widgets.log_buffer import LogBuffer
 
 T0 = _dt.datetime(2026, 3, 2, 10, 0, tzinfo=_dt.UTC)
@@ -186,8 +186,8 @@ def test_view_model_and_sources_do_not_import_textual() -> None:
 
     probe = (
         "import sys\n"
-        "import kata_console.console.model, kata_console.console.fixture_source\n"
-        "import kata_console.console.host_source, widgets.log_buffer\n"
+        "import kata_console.sources.model, kata_console.sources.fixture_source\n"
+        "import kata_console.sources.host_source, widgets.log_buffer\n"
         "print('textual' in {m.split('.')[0] for m in sys.modules})\n"
     )
     repo = Path(__file__).resolve().parents[1]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from kata_console.console.model import LogLine, Operation
 from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.container import ContainerScreen
 from kata_console.screens.jump import JumpScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.screens.sandboxes import SandboxesScreen
+from kata_console.sources.model import LogLine, Operation
 from tests.tui_support import SIZE, make_app, make_source, read_only_app
 from widgets.breadcrumb import Breadcrumb
 from widgets.log_pane import LogPane

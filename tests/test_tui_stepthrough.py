@@ -19,12 +19,12 @@ from textual.pilot import Pilot
 
 from kata_console.app import KataConsole
 from kata_console.cli import tui
-from kata_console.console.plan_source import PlanSource
 from kata_console.engine.clock import FrozenClock
-from kata_console.engine.plan import PlanError
+from kata_console.engine.lifecycle.plan import PlanError
 from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.sandboxes import SandboxesScreen
 from kata_console.screens.stepthrough import StepThroughScreen
+from kata_console.sources.plan_source import PlanSource
 from tests.tui_support import SIZE, make_app
 from widgets.log_pane import LogPane
 from widgets.op_list import OpList

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kata_console.app import KataConsole
-from kata_console.console.fixture_source import FixtureSource
+from kata_console.sources.fixture_source import FixtureSource
 
 SIZE = (120, 40)
 READ_ONLY_REASON = "fixture opened read-only for the test"

@@ -22,7 +22,7 @@ from kata_console.chaintext import (
     reason_text,
     verdict_text,
 )
-from kata_console.engine.chainmodel import Chain, DeviceHop, ErofsMount, Layer
+from kata_console.engine.mounts.chainmodel import Chain, DeviceHop, ErofsMount, Layer
 
 
 class ChainTree(Tree[object]):

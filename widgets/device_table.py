@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from kata_console.console.model import DeviceView
+from kata_console.sources.model import DeviceView
 from widgets.resource_table import ResourceTable
 
 COLUMNS = (

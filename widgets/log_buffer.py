@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kata_console.console.model import LogLine
+from kata_console.sources.model import LogLine
 
 DEFAULT_MAX_LINES = 10_000
 #: width of the source column (`engine`, `agent`, `stdout` ...)

@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kata_console.console.model import LogLine
+from kata_console.sources.model import LogLine
 from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
 from widgets.log_view import LogView
 from widgets.prompt_bar import PromptBar

@@ -15,7 +15,7 @@ from rich.text import Text
 from widgets.resource_table import ResourceTable, Row
 
 if TYPE_CHECKING:
-    from kata_console.console.plan_source import OpRow
+    from kata_console.sources.plan_source import OpRow
 
 COLUMNS = (("index", "#"), ("op", "op"), ("target", "id"), ("result", "result"))
 

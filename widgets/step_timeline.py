@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from kata_console.console.plan_source import StepRow
+    from kata_console.sources.plan_source import StepRow
 
 COLUMNS = (("step", "#"), ("op", "op"), ("ms", "ms"), ("result", "result"), ("text", "step"))
 

@@ -8,8 +8,8 @@ import sys
 
 from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
 from kata_console.cli.hostargs import add_host_arguments, open_host
-from kata_console.engine.chainmodel import BAD_STATUSES, ChainReport
-from kata_console.engine.chains import resolve_chains
+from kata_console.engine.mounts.chainmodel import BAD_STATUSES, ChainReport
+from kata_console.engine.mounts.chains import resolve_chains
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ from kata_console.chaintext import (
     reason_text,
     verdict_text,
 )
-from kata_console.engine.chainmodel import ChainReport, DeviceHop
+from kata_console.engine.mounts.chainmodel import ChainReport, DeviceHop
 
 
 def _add_device(node: Tree, hop: DeviceHop | None) -> None:

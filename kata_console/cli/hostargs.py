@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from kata_console.cli import UsageError
-from kata_console.engine.mounttable import MountTable, MountTableError
+from kata_console.engine.mounts.mounttable import MountTable, MountTableError
 from kata_console.engine.ports import HostView
 
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
 from kata_console.engine.errors import EngineError
-from kata_console.engine.events import LOG, STEP_BEGIN, Event, EventBus
 from kata_console.engine.ids import RandomIds, SeededIds
-from kata_console.engine.persist import PersistStore
-from kata_console.engine.plan import Plan, PlanError, load_plan
+from kata_console.engine.lifecycle.events import LOG, STEP_BEGIN, Event, EventBus
+from kata_console.engine.lifecycle.plan import Plan, PlanError, load_plan
+from kata_console.engine.lifecycle.runner import OpResult, run_op
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import AgentError
-from kata_console.engine.runner import OpResult, run_op
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
 from kata_console.wiring import WiringError, make_agent, make_host_view, make_hypervisor
 
 

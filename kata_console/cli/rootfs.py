@@ -8,7 +8,12 @@ import sys
 
 from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
 from kata_console.cli.hostargs import add_host_arguments, open_host
-from kata_console.engine.rootfs import RootFs, RootfsError, create_erofs_devices, is_erofs_rootfs
+from kata_console.engine.mounts.rootfs import (
+    RootFs,
+    RootfsError,
+    create_erofs_devices,
+    is_erofs_rootfs,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

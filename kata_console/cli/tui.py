@@ -108,11 +108,11 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
     if spec == "auto":
         spec = "host" if kata_sandboxes_present() else "demo"
     if spec == "host":
-        from kata_console.console.host_source import HostSource
+        from kata_console.sources.host_source import HostSource
 
         return HostSource()
     if spec == "demo":
-        from kata_console.console.demo_source import DemoSource
+        from kata_console.sources.demo_source import DemoSource
 
         return DemoSource()
     if spec.startswith("plan:"):
@@ -121,8 +121,8 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
             raise ValueError(
                 "--source plan:FILE needs a plan file (e.g. plan:fixtures/plans/basic.json)"
             )
-        from kata_console.console.plan_source import PlanSource
-        from kata_console.engine.plan import PlanError
+        from kata_console.engine.lifecycle.plan import PlanError
+        from kata_console.sources.plan_source import PlanSource
 
         try:
             return PlanSource(path)
@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_USAGE
     from kata_console.app import KataConsole
-    from kata_console.console.host_source import EMPTY_NOTICE
+    from kata_console.sources.host_source import EMPTY_NOTICE
 
     host = type(source).__name__ == "HostSource"
     app = KataConsole(

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from kata_console.console.model import Operation, SandboxView
+from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
 from widgets.status_line import StatusLine
 

@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from kata_console.engine.chainmodel import BAD_STATUSES, ChainReport
+from kata_console.engine.mounts.chainmodel import BAD_STATUSES, ChainReport
 from kata_console.screens.base import ConsoleScreen
 from widgets.chain_tree import ChainTree
 

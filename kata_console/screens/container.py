@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from kata_console.chaintext import verdict_text
-from kata_console.console.model import ContainerView, Operation, SandboxView
 from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.sources.model import ContainerView, Operation, SandboxView
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane

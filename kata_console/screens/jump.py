@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.screen import ModalScreen
 
-from kata_console.console.model import SandboxView
+from kata_console.sources.model import SandboxView
 from widgets.prompt_bar import PromptBar
 
 VIEWS = {

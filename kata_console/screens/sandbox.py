@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from kata_console.console.model import ContainerView, Operation, SandboxView, format_age
 from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
 from widgets.resource_table import ResourceTable, Row

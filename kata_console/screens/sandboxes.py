@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from kata_console.console.model import Operation, SandboxView, format_age
 from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.sources.model import Operation, SandboxView, format_age
 from widgets.prompt_bar import PromptBar
 from widgets.resource_table import ResourceTable, Row
 from widgets.state_badge import health_text, state_text

@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
-from kata_console.console.model import SandboxView
-from kata_console.console.plan_source import PlanProgress, PlanSource
 from kata_console.screens.base import ConsoleScreen
+from kata_console.sources.model import SandboxView
+from kata_console.sources.plan_source import PlanProgress, PlanSource
 from widgets.log_pane import LogPane
 from widgets.op_list import OpList
 from widgets.state_strip import StateStrip

@@ -12,7 +12,8 @@ import asyncio
 import datetime as _dt
 from collections.abc import Callable
 
-from kata_console.console.model import (
+from kata_console.engine.mounts.chainmodel import ChainReport
+from kata_console.sources.model import (
     ConsoleError,
     LogLine,
     Operation,
@@ -20,7 +21,6 @@ from kata_console.console.model import (
     SourceEvent,
     Unsubscribe,
 )
-from kata_console.engine.chainmodel import ChainReport
 
 EMPTY_NOTICE = (
     "no sandboxes: reading Kata state from the host arrives with the host-inspection issue; "
@@ -66,8 +66,8 @@ class HostSource:
 
 def _resolve_live() -> ChainReport:
     from backends.host.linux import LinuxHost
-    from kata_console.engine.chains import resolve_chains
-    from kata_console.engine.mounttable import MountTable
+    from kata_console.engine.mounts.chains import resolve_chains
+    from kata_console.engine.mounts.mounttable import MountTable
 
     host = LinuxHost()
     return resolve_chains(MountTable(host.read_mountinfo()), host, check_st_dev=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.devices import BlockDrive, ContainerDevice, Device
-from kata_console.engine.persist import PersistError, parse_go_time
-from kata_console.engine.persistschema import ContainerConfigRecord, ContainerRecord, SandboxRecord
+from kata_console.engine.lifecycle.devices import BlockDrive, ContainerDevice, Device
+from kata_console.engine.persist.schema import ContainerConfigRecord, ContainerRecord, SandboxRecord
+from kata_console.engine.persist.store import PersistError, parse_go_time
 
 _TYPES: dict[type, str] = {
     str: "string",

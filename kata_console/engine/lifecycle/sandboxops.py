@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kata_console.engine import errors as E
-from kata_console.engine.container import Container, ContainerConfig
-from kata_console.engine.containerops import check_annotations
-from kata_console.engine.persist import validate_id
-from kata_console.engine.states import RUNNING
+from kata_console.engine.lifecycle.container import Container, ContainerConfig
+from kata_console.engine.lifecycle.containerops import check_annotations
+from kata_console.engine.lifecycle.states import RUNNING
+from kata_console.engine.persist.store import validate_id
 
 if TYPE_CHECKING:
     pass

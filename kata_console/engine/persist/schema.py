@@ -14,8 +14,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from kata_console.engine.devices import BlockDrive, ContainerDevice, Device
-from kata_console.engine.persist import (
+from kata_console.engine.lifecycle.devices import BlockDrive, ContainerDevice, Device
+from kata_console.engine.persist.store import (
     CUR_PERSIST_VERSION,
     go_json,
     go_time,

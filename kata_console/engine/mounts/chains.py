@@ -14,8 +14,8 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from kata_console.engine.blockdev import BlockResolver
-from kata_console.engine.chainmodel import (
+from kata_console.engine.mounts.blockdev import BlockResolver
+from kata_console.engine.mounts.chainmodel import (
     NOT_EROFS,
     NOT_MOUNTED,
     OK,
@@ -28,9 +28,8 @@ from kata_console.engine.chainmodel import (
     Layer,
     Snapshot,
 )
-from kata_console.engine.mounttable import Mount, MountTable, overlay_layers
-from kata_console.engine.ports import HostView
-from kata_console.engine.rootfs import (
+from kata_console.engine.mounts.mounttable import Mount, MountTable, overlay_layers
+from kata_console.engine.mounts.rootfs import (
     RootFs,
     RootfsError,
     create_device_info,
@@ -38,6 +37,7 @@ from kata_console.engine.rootfs import (
     layer_source,
     upper_source,
 )
+from kata_console.engine.ports import HostView
 
 _SNAPSHOT = re.compile(r"/snapshots/([^/]+)/(layer\.erofs|fsmeta\.erofs|rwlayer\.img|fs)$")
 _VERITY = re.compile(r"^containerd-erofs-(.+)$")

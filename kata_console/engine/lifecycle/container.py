@@ -18,24 +18,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kata_console.engine import errors as E
-from kata_console.engine import guest
-from kata_console.engine import states as S
-from kata_console.engine.blockrootfs import hotplug_drive
-from kata_console.engine.containerops import ContainerOps
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.devices import ContainerDevice, is_filtered_major
 from kata_console.engine.errors import DeviceNotAttached, DeviceNotExist
-from kata_console.engine.events import STATE, acting_for, rpc_text
-from kata_console.engine.persistschema import (
+from kata_console.engine.lifecycle import guest
+from kata_console.engine.lifecycle import states as S
+from kata_console.engine.lifecycle.blockrootfs import hotplug_drive
+from kata_console.engine.lifecycle.containerops import ContainerOps
+from kata_console.engine.lifecycle.devices import ContainerDevice, is_filtered_major
+from kata_console.engine.lifecycle.events import STATE, acting_for, rpc_text
+from kata_console.engine.mounts.rootfs import RootFs
+from kata_console.engine.persist.schema import (
     ContainerConfigRecord,
     ContainerRecord,
     encode_container_config,
 )
 from kata_console.engine.ports import CreateContainerRequest
-from kata_console.engine.rootfs import RootFs
 
 if TYPE_CHECKING:
-    from kata_console.engine.sandbox import Sandbox
+    from kata_console.engine.lifecycle.sandbox import Sandbox
 
 
 @dataclass(slots=True)

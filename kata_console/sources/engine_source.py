@@ -1,6 +1,6 @@
 """`EngineSource`: the console over the real lifecycle engine and real (spawned) agents.
 
-Sandboxes here are `kata_console.engine.sandbox.Sandbox` objects wired exactly as `play`
+Sandboxes here are `kata_console.engine.lifecycle.sandbox.Sandbox` objects wired exactly as `play`
 wires them (`kata_console.wiring`): one simulated guest agent process per sandbox, a sim
 hypervisor, a recorded host for the EROFS layers. Every sandbox shares one `EventBus`, so
 one `Stepper` gates every step (the step-through view) and one subscription feeds the log
@@ -19,7 +19,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kata_console.console.model import (
+from kata_console.engine.ids import RandomIds, SeededIds
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.events import (
+    LOG,
+    STATE,
+    STEP_BEGIN,
+    STEP_END,
+    Event,
+    EventBus,
+    Stepper,
+)
+from kata_console.engine.lifecycle.plan import Op, SandboxSpec
+from kata_console.engine.lifecycle.runner import OpResult, run_op
+from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
+from kata_console.engine.mounts.chainmodel import Chain, ChainReport
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.mounts.rootfs import RootFs, parse_erofs_rootfs_options
+from kata_console.engine.persist.store import PersistStore
+from kata_console.engine.ports import Clock, HostView
+from kata_console.sources.model import (
     ConsoleError,
     ContainerView,
     DeviceView,
@@ -30,19 +50,7 @@ from kata_console.console.model import (
     StateChanged,
     Unsubscribe,
 )
-from kata_console.console.rootfs_chains import RootfsSpec, rootfs_chains
-from kata_console.engine.chainmodel import Chain, ChainReport
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.container import ContainerConfig
-from kata_console.engine.events import LOG, STATE, STEP_BEGIN, STEP_END, Event, EventBus, Stepper
-from kata_console.engine.ids import RandomIds, SeededIds
-from kata_console.engine.mounttable import MountTable
-from kata_console.engine.persist import PersistStore
-from kata_console.engine.plan import Op, SandboxSpec
-from kata_console.engine.ports import Clock, HostView
-from kata_console.engine.rootfs import RootFs, parse_erofs_rootfs_options
-from kata_console.engine.runner import OpResult, run_op
-from kata_console.engine.sandbox import Sandbox, SandboxConfig
+from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
 from kata_console.wiring import make_agent, make_hypervisor
 
 #: what each console operation asks of the engine first (the confirmation text)

@@ -10,14 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from kata_console.engine import errors as E
-from kata_console.engine import guest
-from kata_console.engine import states as S
-from kata_console.engine.escapes import go_quote
+from kata_console.engine.gofmt import go_quote
+from kata_console.engine.lifecycle import guest
+from kata_console.engine.lifecycle import states as S
 from kata_console.engine.ports import AgentError
 
 if TYPE_CHECKING:
-    from kata_console.engine.container import ContainerConfig, Process
-    from kata_console.engine.sandbox import Sandbox
+    from kata_console.engine.lifecycle.container import ContainerConfig, Process
+    from kata_console.engine.lifecycle.sandbox import Sandbox
 
 
 class ContainerOps:

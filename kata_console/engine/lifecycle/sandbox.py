@@ -16,21 +16,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from kata_console.engine import errors as E
-from kata_console.engine import states as S
 from kata_console.engine.clock import SystemClock
-from kata_console.engine.container import Container
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.devices import (
+from kata_console.engine.gofmt import go_quote
+from kata_console.engine.ids import RandomIds
+from kata_console.engine.lifecycle import states as S
+from kata_console.engine.lifecycle.container import Container
+from kata_console.engine.lifecycle.devices import (
     MAX_BLOCK_INDEX,
     Device,
     DeviceManager,
     DeviceRow,
     guest_address,
 )
-from kata_console.engine.escapes import go_quote
-from kata_console.engine.events import STATE, EventBus, Stepper, rpc_text
-from kata_console.engine.ids import RandomIds
-from kata_console.engine.persist import CUR_PERSIST_VERSION, PersistStore, validate_id
+from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
+from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
+from kata_console.engine.lifecycle.sandboxstore import save_sandbox
+from kata_console.engine.lifecycle.sim import SimFsShare
+from kata_console.engine.mounts.rootfs import RootFs, create_erofs_devices, is_erofs_rootfs
+from kata_console.engine.persist.store import CUR_PERSIST_VERSION, PersistStore, validate_id
 from kata_console.engine.ports import (
     Agent,
     Clock,
@@ -39,10 +43,6 @@ from kata_console.engine.ports import (
     Hypervisor,
     IdSource,
 )
-from kata_console.engine.rootfs import RootFs, create_erofs_devices, is_erofs_rootfs
-from kata_console.engine.sandboxops import ContainerWrappers, operation
-from kata_console.engine.sandboxstore import save_sandbox
-from kata_console.engine.sim import SimFsShare
 
 ErofsDevices = Callable[[RootFs, HostView], list[DeviceInfo]]
 

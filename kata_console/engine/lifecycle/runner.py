@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kata_console.engine.container import ContainerConfig
-from kata_console.engine.plan import Op
+from kata_console.engine.lifecycle.container import ContainerConfig
+from kata_console.engine.lifecycle.plan import Op
+from kata_console.engine.lifecycle.sandbox import Sandbox
+from kata_console.engine.lifecycle.sim import Faults
 from kata_console.engine.ports import AgentError, HypervisorError
-from kata_console.engine.sandbox import Sandbox
-from kata_console.engine.sim import Faults
 
 
 @dataclass(slots=True)

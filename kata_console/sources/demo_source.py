@@ -18,10 +18,10 @@ import json
 from pathlib import Path
 
 from backends.host.snapshot import SnapshotHost
-from kata_console.console.engine_source import EngineSource
-from kata_console.console.model import LogLine, SandboxView
-from kata_console.engine.events import Stepper
-from kata_console.engine.plan import Plan, parse_plan
+from kata_console.engine.lifecycle.events import Stepper
+from kata_console.engine.lifecycle.plan import Plan, parse_plan
+from kata_console.sources.engine_source import EngineSource
+from kata_console.sources.model import LogLine, SandboxView
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = REPO / "fixtures" / "scenarios" / "demo.json"

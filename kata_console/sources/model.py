@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from kata_console.engine.chainmodel import Chain, ChainReport
+    from kata_console.engine.mounts.chainmodel import Chain, ChainReport
 
 AgentHealth = Literal["ok", "dead", "unknown"]
 

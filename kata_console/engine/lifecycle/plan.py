@@ -17,9 +17,9 @@ from typing import Any
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
 from kata_console.engine.errors import EngineError
 from kata_console.engine.jsonfile import load_json
-from kata_console.engine.persist import validate_id
-from kata_console.engine.rootfs import RootFs
-from kata_console.engine.sim import RPC_NAMES
+from kata_console.engine.lifecycle.sim import RPC_NAMES
+from kata_console.engine.mounts.rootfs import RootFs
+from kata_console.engine.persist.store import validate_id
 
 #: op -> (required fields, optional fields with defaults)
 OPS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kata_console.engine.container import Container, ContainerConfig, Process
-from kata_console.engine.persist import PersistStore
-from kata_console.engine.persistdecode import decode_container, decode_sandbox
-from kata_console.engine.persistschema import SandboxRecord, encode_container, encode_sandbox
-from kata_console.engine.rootfs import RootFs
+from kata_console.engine.lifecycle.container import Container, ContainerConfig, Process
+from kata_console.engine.mounts.rootfs import RootFs
+from kata_console.engine.persist.decode import decode_container, decode_sandbox
+from kata_console.engine.persist.schema import SandboxRecord, encode_container, encode_sandbox
+from kata_console.engine.persist.store import PersistStore
 
 if TYPE_CHECKING:
-    from kata_console.engine.sandbox import Sandbox
+    from kata_console.engine.lifecycle.sandbox import Sandbox
 
 
 def sandbox_record(sb: Sandbox) -> SandboxRecord:
@@ -78,7 +78,7 @@ def restore_sandbox(store: PersistStore, sandbox_id: str, **ports: Any) -> Sandb
     wrote under /run/vc/sbs. `ports` are `Sandbox`'s keyword arguments (agent, hypervisor,
     ...). What Go does not persist stays lost (rootfs source/type/options, PCI paths in Go
     files, a device's host path unless it was plugged)."""
-    from kata_console.engine.sandbox import Sandbox, SandboxConfig
+    from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
 
     doc, container_docs = store.read(sandbox_id)
     directory = store.sandbox_dir(sandbox_id)

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from backends.host.snapshot import SnapshotHost
-from kata_console.console.model import (
+from kata_console.engine.mounts.chainmodel import ChainReport
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.sources.model import (
     ConsoleError,
     ContainerView,
     LogLine,
@@ -28,10 +31,7 @@ from kata_console.console.model import (
     StateChanged,
     Unsubscribe,
 )
-from kata_console.console.rootfs_chains import RootfsSpec, layer_devices, rootfs_chains
-from kata_console.engine.chainmodel import ChainReport
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.mounttable import MountTable
+from kata_console.sources.rootfs_chains import RootfsSpec, layer_devices, rootfs_chains
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FIXTURE = REPO / "fixtures" / "console" / "demo.json"

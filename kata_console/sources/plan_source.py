@@ -20,9 +20,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kata_console.console.engine_source import EngineSource
-from kata_console.console.model import LogLine, SandboxView
-from kata_console.engine.events import (
+from kata_console.engine.lifecycle.events import (
     OP_BEGIN,
     OP_END,
     STATE,
@@ -32,9 +30,11 @@ from kata_console.engine.events import (
     Event,
     Stepper,
 )
-from kata_console.engine.plan import Op, Plan, PlanError, load_plan
+from kata_console.engine.lifecycle.plan import Op, Plan, PlanError, load_plan
+from kata_console.engine.lifecycle.runner import OpResult
 from kata_console.engine.ports import Clock
-from kata_console.engine.runner import OpResult
+from kata_console.sources.engine_source import EngineSource
+from kata_console.sources.model import LogLine, SandboxView
 from kata_console.wiring import WiringError, make_host_view, make_hypervisor
 
 #: the plan task ended (fields: aborted, error)

@@ -8,7 +8,7 @@ Error texts are byte-exact with Go. Mountpoints and sources are compared decoded
 current runtime's `moby/sys/mountinfo` does (the seed read `/proc/mounts` undecoded, so a
 lowerdir containing a space could never match there).
 
-`kata_console.engine.chains` is the operator's view (resolution by MAJ:MIN, every hop
+`kata_console.engine.mounts.chains` is the operator's view (resolution by MAJ:MIN, every hop
 explained); this module is the runtime's view (the first error wins).
 """
 
@@ -21,8 +21,8 @@ import stat as _stat
 from dataclasses import dataclass, field
 
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
-from kata_console.engine.escapes import go_quote
-from kata_console.engine.mounttable import MountTable
+from kata_console.engine.gofmt import go_quote
+from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.ports import HostView
 
 EROFS_SNAPSHOTTER = "io.containerd.snapshotter.v1.erofs"

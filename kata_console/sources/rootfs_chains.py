@@ -13,11 +13,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kata_console.console.model import DeviceView
-from kata_console.engine.chainmodel import Chain
-from kata_console.engine.chains import resolve_chains
-from kata_console.engine.mounttable import MountTable
+from kata_console.engine.mounts.chainmodel import Chain
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.ports import HostView
+from kata_console.sources.model import DeviceView
 
 #: mount ids for synthetic overlays start here, far above what a demo table uses
 _SYNTHETIC_ID = 900_000

@@ -16,7 +16,7 @@ import os
 import posixpath
 import stat as _stat
 
-from kata_console.engine.chainmodel import (
+from kata_console.engine.mounts.chainmodel import (
     DELETED,
     DETACHED,
     MISSING,
@@ -24,7 +24,7 @@ from kata_console.engine.chainmodel import (
     UNRESOLVABLE,
     DeviceHop,
 )
-from kata_console.engine.mounttable import Mount, MountTable
+from kata_console.engine.mounts.mounttable import Mount, MountTable
 from kata_console.engine.ports import HostView
 
 LOOP_MAJOR = 7

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from kata_console.engine.escapes import (
+from kata_console.engine.mounts.escapes import (
     decode_octal,
     encode_octal,
     split_options,

@@ -11,7 +11,7 @@ import base64
 import posixpath
 from typing import Any, Protocol
 
-from kata_console.engine.devices import AGENT_BLOCK_TYPE, BLOCK, Device, guest_address
+from kata_console.engine.lifecycle.devices import AGENT_BLOCK_TYPE, BLOCK, Device, guest_address
 from kata_console.engine.ports import GuestDevice, Storage
 
 KATA_GUEST_SHARED_DIR = "/run/kata-containers/shared/containers"

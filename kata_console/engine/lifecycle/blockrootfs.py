@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 from kata_console.engine import errors as E
 from kata_console.engine.deviceinfo import DeviceInfo
-from kata_console.engine.escapes import go_quote
-from kata_console.engine.guest import KATA_GUEST_SHARED_DIR
-from kata_console.engine.mounttable import MountTable
+from kata_console.engine.gofmt import go_quote
+from kata_console.engine.lifecycle.guest import KATA_GUEST_SHARED_DIR
+from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.mounts.rootfs import go_errno_text
 from kata_console.engine.ports import HostView
-from kata_console.engine.rootfs import go_errno_text
 
 if TYPE_CHECKING:
-    from kata_console.engine.container import Container
+    from kata_console.engine.lifecycle.container import Container
 
 
 class MountPointNotFound(E.EngineError):

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from kata_console.engine.clock import SystemClock
-from kata_console.engine.escapes import go_quote
+from kata_console.engine.gofmt import go_quote
 from kata_console.engine.ports import AgentError, Clock
 
 STEP_HELD = "step.held"

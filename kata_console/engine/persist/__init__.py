@@ -1,0 +1,1 @@
+"""persist.json: the state directory, Go's JSON encoding and Kata's persistapi documents."""
