@@ -1,6 +1,7 @@
 # kata-console: `make run` opens the console, `make test` runs every check CI runs.
 # Both are self-sufficient on a fresh machine: they create .venv and, when root,
-# install the system packages the tests need (erofs-utils, qemu-system-x86, iproute2, tmux).
+# install the system packages the tests need (erofs-utils, qemu-system-x86, iproute2, tmux,
+# golang-go).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

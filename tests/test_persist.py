@@ -1,5 +1,6 @@
-"""persist.json: Go field names and encodings, round trips, Go-written files, corrupt files,
-hostile IDs, incremental saves and crash safety under SIGKILL."""
+"""persist.json: Go's encoding of Kata's persistapi structs, round trips of files Kata's Go
+runtime wrote (fixtures/persist/go-sbs), Go's decode errors, hostile IDs, incremental saves
+and crash safety under SIGKILL."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ import pytest
 
 from kata_console.engine.lifecycle.sandboxstore import restore_sandbox
 from kata_console.engine.lifecycle.sim import SimAgent, SimHypervisor
+from kata_console.engine.persist import api, gojson
 from kata_console.engine.persist import store as P
-from kata_console.engine.persist.schema import SandboxRecord, encode_sandbox
 from tests.conftest import REPO
 from tests.enginekit import Kit
 
 GO_SAMPLE = REPO / "fixtures" / "persist" / "go-sbs"
+GO_SID = "go-erofs-1"
 
 
 def ports() -> dict[str, object]:
@@ -73,7 +75,10 @@ async def test_sandbox_document_has_go_names_and_encodings(tmp_path: Path) -> No
     assert (
         dev["BlockDrive"]["ID"] == f"drive-{dev['ID']}" and dev["BlockDrive"]["SCSIAddr"] == "0:0"
     )
-    assert dev["BlockDrive"]["PCIPath"] == ""  # a string, not Go's lossy {}
+    assert dev["BlockDrive"]["PCIPath"] == {}  # Go's PciPath has no exported field
+    assert doc["Config"]["KataAgentConfig"] == {"LongLiveConn": True}
+    assert list(doc["Config"]["HypervisorConfig"]) == [f.name for f in api.HYPERVISOR_CONFIG.fields]
+    assert doc["Config"]["HypervisorConfig"]["BlockDeviceDriver"] == "virtio-scsi"
     assert doc["Config"]["ContainerConfigs"][0]["ID"] == "c1"
     c = json.loads((tmp_path / "sb1" / "c1" / "persist.json").read_text())
     assert list(c) == [
@@ -93,24 +98,20 @@ async def test_sandbox_document_has_go_names_and_encodings(tmp_path: Path) -> No
 
 def test_go_time_and_html_escaping() -> None:
     utc = _dt.UTC
-    assert (
-        P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=utc))
-        == "2026-01-02T03:04:05.12Z"
-    )
-    assert P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=utc)) == "2026-01-02T03:04:05Z"
+    fmt = gojson.format_time
+    assert fmt(_dt.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=utc)) == "2026-01-02T03:04:05.12Z"
+    assert fmt(_dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=utc)) == "2026-01-02T03:04:05Z"
     cet = _dt.timezone(_dt.timedelta(hours=1))
     assert (
-        P.go_time(_dt.datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=cet))
-        == "2026-01-02T03:04:05.000001+01:00"
+        fmt(_dt.datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=cet)) == "2026-01-02T03:04:05.000001+01:00"
     )
-    assert (
-        P.go_time(None) == "0001-01-01T00:00:00Z"
-        and P.parse_go_time("0001-01-01T00:00:00Z") is None
-    )
-    assert P.parse_go_time("2026-03-04T10:11:12.345678901Z") == _dt.datetime(
+    assert fmt(None) == "0001-01-01T00:00:00Z" and gojson.parse_time("0001-01-01T00:00:00Z") is None
+    assert gojson.parse_time("2026-03-04T10:11:12.345678901Z") == _dt.datetime(
         2026, 3, 4, 10, 11, 12, 345678, tzinfo=utc
     )
-    assert P.go_json({"a": "<x>&é"}) == '{"a":"\\u003cx\\u003e\\u0026é"}'
+    assert gojson.encode_any({"a": "<x>&é\u2028"}) == '{"a":"\\u003cx\\u003e\\u0026é\\u2028"}'
+    # an undecodable path byte (kept by surrogateescape) is written as Go writes bad UTF-8
+    assert gojson.encode_string(b"a\xffb".decode("utf-8", "surrogateescape")) == '"a\\ufffdb"'
 
 
 async def test_round_trip_restores_and_reencodes_identically(tmp_path: Path) -> None:
@@ -129,7 +130,13 @@ async def test_round_trip_restores_and_reencodes_identically(tmp_path: Path) -> 
     assert {c.id: c.state for c in sb.containers.values()} == {"c1": "running", "c2": "stopped"}
     assert sb.containers["c1"].devices == kit.sandbox.containers["c1"].devices
     assert sb.containers["c1"].process == kit.sandbox.containers["c1"].process
-    assert sb.device_rows()[0].address == "02/01"  # PCI path survives (Go loses it)
+    # Go persists PciPath as {}: the path comes back from the bridge's slot table
+    assert sb.device_rows()[0].address == "02/01"
+    doc = json.loads((tmp_path / "sb1" / "persist.json").read_text())
+    assert doc["HypervisorState"]["Bridges"][0]["DeviceAddr"] == {
+        "1": sb.devices.get_all_devices()[0].drive.id,  # type: ignore[union-attr]
+        "2": sb.devices.get_all_devices()[1].drive.id,  # type: ignore[union-attr]
+    }
     for cid in ("c1", "c2"):
         sb.mark_container_dirty(cid)
     sb.mark_dirty()
@@ -138,56 +145,128 @@ async def test_round_trip_restores_and_reencodes_identically(tmp_path: Path) -> 
     assert {p: p.read_bytes() for p in tmp_path.rglob("persist.json")} == files
 
 
+def _go_files() -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in (GO_SAMPLE / GO_SID).rglob("persist.json")}
+
+
+def test_go_written_files_decode_and_reencode_byte_for_byte() -> None:
+    """Our encoder, given what we decoded from a file Kata's Go runtime wrote, writes the
+    same bytes (field order, zero values, map key order, PCIPath {}, the trailing newline)."""
+    files = _go_files()
+    assert len(files) == 3
+    for path, data in files.items():
+        schema = api.SANDBOX_STATE if path.parent == GO_SAMPLE / GO_SID else api.CONTAINER_STATE
+        assert (gojson.encode(schema, gojson.decode(schema, data)) + "\n").encode() == data
+
+
+async def test_restore_and_save_of_a_go_sandbox_keeps_every_field(tmp_path: Path) -> None:
+    """Everything the engine does not model (network endpoints, NetworkID, the hypervisor's
+    UUID/pid/bridges, cgroup paths, ShmSize, SandboxCgroupOnly, the full HypervisorConfig,
+    process start times in nanoseconds) survives a restore and a save."""
+    root = tmp_path / "sbs"
+    shutil.copytree(GO_SAMPLE, root)
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("persist.json")}
+    store = P.PersistStore(root, fsync=False)
+    sb = restore_sandbox(store, GO_SID, **ports())
+    sb.mark_dirty()
+    for cid in sb.containers:
+        sb.mark_container_dirty(cid)
+    sb._written.clear()
+    shutil.rmtree(root / GO_SID)
+    await sb.save()
+    assert {p.relative_to(root): p.read_bytes() for p in root.rglob("persist.json")} == before
+
+
 def test_loads_a_go_written_sandbox() -> None:
     store = P.PersistStore(GO_SAMPLE)
-    assert store.sandbox_ids() == ["kata-go-1"]
-    sb = restore_sandbox(store, "kata-go-1", **ports())
+    assert store.sandbox_ids() == [GO_SID]
+    sb = restore_sandbox(store, GO_SID, **ports())
     assert (sb.state, sb.agent_url, sb.config.hypervisor_type) == (
         "running",
-        "vsock://2843928337:1024",
+        "vsock://1796207745:1024",
         "qemu",
     )
-    assert sb.devices.block_driver == "virtio-blk" and sb.block_index_map == {0}
-    blk, gen = sb.devices.get_all_devices()
-    assert blk.drive is not None and blk.drive.pci_path == "" and blk.drive.virt_path == "/dev/vda"
-    assert (blk.host_path, blk.refcount, blk.attach_count, blk.info.read_only) == (
-        "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots/7/layer.erofs",
-        1,
-        1,
+    assert sb.devices.block_driver == "virtio-scsi" and sb.block_index_map == {0, 1}
+    shared, own = sb.devices.get_all_devices()
+    assert shared.drive is not None and shared.drive.scsi_addr == "0:0"
+    assert (shared.host_path, shared.refcount, shared.attach_count, shared.info.read_only) == (
+        "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots/1/layer.erofs",
+        2,
+        2,
         True,
     )
-    assert (gen.type, gen.host_path, gen.info.major, gen.info.minor) == ("generic", "", 1, 3)
-    assert list(sb.containers) == ["pause", "app"]
+    assert (own.refcount, own.attach_count, own.drive.scsi_addr) == (1, 1, "0:1")  # type: ignore[union-attr]
+    assert list(sb.containers) == [GO_SID, "app"]
     app = sb.containers["app"]
-    assert app.rootfs.target == "/run/containerd/io.containerd.runtime.v2.task/k8s.io/app/rootfs"
-    assert [d.id for d in app.devices] == [blk.id, gen.id] and app.devices[1].file_mode == 8630
-    assert app.mounts is not None and app.mounts[0]["Destination"] == "/etc/hosts"
-    assert app.process.start_time == _dt.datetime(2026, 3, 4, 10, 11, 13, 500000, tzinfo=_dt.UTC)
-    assert app.config.resources["memory"] == {"limit": 268435456}
-    assert sb.containers["pause"].devices == []
+    assert app.rootfs.target == "/run/containerd/io.containerd.runtime.v2.task/default/app/rootfs"
+    assert [d.id for d in app.devices] == [shared.id]
+    assert app.devices[0].container_path == "/run/kata-containers/virtual-volumes/MDow"
+    assert app.process.pid == 48190 and app.cgroup_path == "/default/app"
+    assert app.process.start_time == _dt.datetime(2026, 3, 4, 10, 11, 13, 5, tzinfo=_dt.UTC)
+    assert app.config.resources["cpu"] == {**app.config.resources["cpu"], "shares": 512}
+    pause = sb.containers[GO_SID]
+    assert pause.mounts is not None and pause.mounts[0]["Destination"] == "/etc/resolv.conf"
+    assert [d.id for d in pause.devices] == [shared.id, own.id]
 
 
-def test_corrupt_json_names_the_file(tmp_path: Path) -> None:
+def test_go_decode_errors_name_the_file_and_say_what_go_says(tmp_path: Path) -> None:
     shutil.copytree(GO_SAMPLE, tmp_path / "sbs")
     store = P.PersistStore(tmp_path / "sbs")
-    target = tmp_path / "sbs" / "kata-go-1" / "app" / "persist.json"
+    sdir = tmp_path / "sbs" / GO_SID
+    target = sdir / "app" / "persist.json"
+    original = target.read_bytes()
     target.write_text('{"State": "running", "Rootfs": ')
     with pytest.raises(P.PersistError) as info:
-        restore_sandbox(store, "kata-go-1", **ports())
-    assert str(info.value).startswith(f"{target}: corrupt JSON: ")
+        restore_sandbox(store, GO_SID, **ports())
+    assert str(info.value).startswith(f"{target}: ")
     target.write_text('{"State": 3}')
-    with pytest.raises(P.PersistError, match=r"app/persist.json: State: expected string, got int$"):
-        restore_sandbox(store, "kata-go-1", **ports())
-    sandbox_file = tmp_path / "sbs" / "kata-go-1" / "persist.json"
-    doc = json.loads(sandbox_file.read_text())
-    doc["Devices"][0]["RefCount"] = "1"
-    sandbox_file.write_text(json.dumps(doc))
-    with pytest.raises(
-        P.PersistError, match=r"kata-go-1/persist.json: Devices\[0\].RefCount: expected integer"
-    ):
-        restore_sandbox(store, "kata-go-1", **ports())
+    with pytest.raises(P.PersistError) as info:
+        restore_sandbox(store, GO_SID, **ports())
+    assert str(info.value) == (
+        f"{target}: json: cannot unmarshal number into Go struct field "
+        "ContainerState.State of type string"
+    )
+    target.write_bytes(original)
+    sandbox_file = sdir / "persist.json"
+    good = sandbox_file.read_text()
+    # the bug this encoding fixes: a string PCIPath fails Go's whole decode
+    sandbox_file.write_text(good.replace('"PCIPath":{}', '"PCIPath":"02/01"', 1))
+    with pytest.raises(P.PersistError) as info:
+        restore_sandbox(store, GO_SID, **ports())
+    assert str(info.value) == (
+        f"{sandbox_file}: json: cannot unmarshal string into Go struct field "
+        "BlockDrive.Devices.BlockDrive.PCIPath of type types.PciPath"
+    )
+    cases = {
+        '"RefCount":2': ('"RefCount":"2"', "string", "DeviceState.Devices.RefCount", "uint"),
+        '"RefCount":1': ('"RefCount":-1', "number -1", "DeviceState.Devices.RefCount", "uint"),
+        '"Major":-1': ('"Major":1.5', "number 1.5", "DeviceState.Devices.Major", "int64"),
+        '"BlockIndexMap":{"0":{},"1":{}}': (
+            '"BlockIndexMap":{"x":{}}',
+            "number x",
+            "HypervisorState.HypervisorState.BlockIndexMap",
+            "int",
+        ),
+        '"NumVCPUsF":1': (
+            '"NumVCPUsF":true',
+            "bool",
+            "HypervisorConfig.Config.HypervisorConfig.NumVCPUsF",
+            "float32",
+        ),
+    }
+    for old, (new, value, where, go_type) in cases.items():
+        sandbox_file.write_text(good.replace(old, new, 1))
+        with pytest.raises(P.PersistError) as info:
+            restore_sandbox(store, GO_SID, **ports())
+        assert str(info.value) == (
+            f"{sandbox_file}: json: cannot unmarshal {value} into Go struct field "
+            f"{where} of type {go_type}"
+        )
+    # Go drops keys its structs do not have, and matches names case-insensitively
+    sandbox_file.write_text(good.replace('"State":"running"', '"state":"paused","Extra":[1]', 1))
+    assert restore_sandbox(store, GO_SID, **ports()).state == "paused"
     with pytest.raises(P.PersistError, match="no such file"):
-        store.read("absent")
+        store.read_bytes("absent")
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "x" * 300, "", "a", "-a", "a b", "ab\n", "é1"])
@@ -263,9 +342,11 @@ for line in sys.stdin:
 
 def _doc(state: str, n: int) -> bytes:
     """A realistic sandbox document (~100 KB: big enough for a kill to land mid-write)."""
-    rec = SandboxRecord(id="sb1", state=state, block_index_map=set(range(n)))
-    frags = [json.dumps({"ID": f"c{i}", "RootFs": "/run/x" * 20}) for i in range(n)]
-    return (encode_sandbox(rec, frags) + "\n").encode()
+    doc = api.SANDBOX_STATE.zero()
+    doc.update(SandboxContainer="sb1", State=state)
+    doc["HypervisorState"]["BlockIndexMap"] = {i: {} for i in range(n)}
+    doc["Config"]["ContainerConfigs"] = [{"ID": f"c{i}", "RootFs": "/run/x" * 20} for i in range(n)]
+    return (gojson.encode(api.SANDBOX_STATE, doc) + "\n").encode()
 
 
 def _kill_loop(tmp_path: Path, mode: str, rounds: int, stop_at_corruption: bool) -> tuple[int, int]:
@@ -324,21 +405,20 @@ async def test_restore_keeps_the_persist_version_and_every_loadable_device_type(
     tmp_path: Path,
 ) -> None:
     """Go `dumpVersion` keeps a restored sandbox's version; `LoadDevices` rebuilds
-    vhost-user-scsi and virtio-net devices too, so a re-save must not drop them."""
-    import json
-    import shutil
-
+    vhost-user and virtio-net devices too, so a re-save keeps them with their attributes."""
     root = tmp_path / "sbs"
     shutil.copytree(GO_SAMPLE, root)
-    doc_path = root / "kata-go-1" / "persist.json"
+    doc_path = root / GO_SID / "persist.json"
     doc = json.loads(doc_path.read_text())
     doc["PersistVersion"] = 1
-    template = dict(doc["Devices"][1])
+    vhost = {"DevID": "vhost-0", "SocketPath": "/run/vhost.sock", "Type": "vhost-user-scsi-pci"}
     for n, kind in enumerate(("vhost-user-scsi-pci", "virtio-net-pci")):
-        doc["Devices"].append({**template, "ID": f"{n:016x}", "Type": kind})
+        doc["Devices"].append(
+            {"DriverOptions": None, "VhostUserDev": vhost, "ID": f"{n:016x}", "Type": kind}
+        )
     doc_path.write_text(json.dumps(doc))
     store = P.PersistStore(root, fsync=False)
-    sb = restore_sandbox(store, "kata-go-1", **ports())
+    sb = restore_sandbox(store, GO_SID, **ports())
     assert [d.type for d in sb.devices.get_all_devices()][-2:] == [
         "vhost-user-scsi-pci",
         "virtio-net-pci",
@@ -348,3 +428,5 @@ async def test_restore_keeps_the_persist_version_and_every_loadable_device_type(
     saved = json.loads(doc_path.read_text())
     assert saved["PersistVersion"] == 1
     assert [d["Type"] for d in saved["Devices"]][-2:] == ["vhost-user-scsi-pci", "virtio-net-pci"]
+    assert saved["Devices"][-1]["VhostUserDev"]["SocketPath"] == "/run/vhost.sock"
+    assert saved["Devices"][-1]["VhostUserDev"]["PCIPath"] == {}

@@ -245,6 +245,16 @@ class Hypervisor(Protocol):
         """Where the guest agent answers (persisted as `AgentState.URL`)."""
         ...
 
+    def save_state(self) -> dict[str, Any] | None:
+        """Go `hypervisor.Save()`: `HypervisorState` fields (Type, UUID, Pid, Bridges...;
+        `{}` once the VM is stopped, as QEMU's), or None for "nothing of mine: keep what
+        persist.json had" (a sandbox restored from disk whose VM this process never ran)."""
+        ...
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Go `hypervisor.Load()`: the `HypervisorState` read at restore."""
+        ...
+
     def facts(self) -> Sequence[tuple[str, str]]:
         """(label, value) pairs for the console's hypervisor panel."""
         ...

@@ -26,12 +26,10 @@ from kata_console.engine.lifecycle.blockrootfs import hotplug_drive
 from kata_console.engine.lifecycle.containerops import ContainerOps
 from kata_console.engine.lifecycle.devices import ContainerDevice, is_filtered_major
 from kata_console.engine.lifecycle.events import STATE, acting_for, rpc_text
+from kata_console.engine.lifecycle.persistdocs import container_config_doc
 from kata_console.engine.mounts.rootfs import RootFs
-from kata_console.engine.persist.schema import (
-    ContainerConfigRecord,
-    ContainerRecord,
-    encode_container_config,
-)
+from kata_console.engine.persist import api
+from kata_console.engine.persist.gojson import Fragment, encode
 from kata_console.engine.ports import CreateContainerRequest
 
 if TYPE_CHECKING:
@@ -56,6 +54,8 @@ class Process:
     token: str = ""
     pid: int = -1
     start_time: _dt.datetime | None = None
+    #: the StartTime text read from persist.json (Go keeps nanoseconds; datetime cannot)
+    start_time_text: str | None = field(default=None, compare=False)
 
 
 class Container(ContainerOps):
@@ -71,8 +71,11 @@ class Container(ContainerOps):
         self.block_device_id = ""
         self.fstype = ""
         self.mounts: list[dict[str, Any]] | None = None
+        self.cgroup_path = ""
+        #: the ContainerState read from persist.json, kept under what the engine writes
+        self.persisted: dict[str, Any] | None = None
         self._attached: list[str] = []  # devices this create attached (for its rollback)
-        self._config_fragment: str | None = None
+        self._config_fragment: Fragment | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -95,28 +98,11 @@ class Container(ContainerOps):
     def touch(self) -> None:
         self.sandbox.mark_container_dirty(self.id)
 
-    def record(self) -> ContainerRecord:
-        return ContainerRecord(
-            self.state,
-            self.block_device_id,
-            self.fstype,
-            self.process.token,
-            self.process.pid,
-            self.process.start_time,
-            self.devices,
-            self.mounts,
-        )
-
-    def config_fragment(self) -> str:
-        """This container's `Config.ContainerConfigs` entry, encoded once."""
+    def config_fragment(self) -> Fragment:
+        """This container's `Config.ContainerConfigs` entry, encoded once per change."""
         if self._config_fragment is None:
-            self._config_fragment = encode_container_config(
-                ContainerConfigRecord(
-                    self.id,
-                    self.rootfs.target,
-                    self.config.annotations or None,
-                    self.config.resources,
-                )
+            self._config_fragment = Fragment(
+                encode(api.CONTAINER_CONFIG, container_config_doc(self))
             )
         return self._config_fragment
 

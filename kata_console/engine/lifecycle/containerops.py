@@ -29,7 +29,7 @@ class ContainerOps:
         sandbox: Sandbox
         config: ContainerConfig
         process: Process
-        _config_fragment: str | None
+        _config_fragment: Any
 
         def log(self, level: str, message: str, **fields: Any) -> None: ...
         async def set_state(self, state: str) -> None: ...

@@ -87,7 +87,8 @@ def is_filtered_major(major: int) -> str | None:
 
 @dataclass(slots=True)
 class BlockDrive:
-    """Go `config.BlockDrive`. `pci_path` is a string ("02/01"); Go persists it as `{}`."""
+    """Go `config.BlockDrive`. `pci_path` is a string ("02/01"); Go persists it as `{}`, so
+    it is recomputed from the hypervisor's bridges on restore (lifecycle.persistdocs)."""
 
     file: str
     id: str
@@ -141,7 +142,9 @@ class Device:
     attach_count: int = 0
     drive: BlockDrive | None = None
     driver_options: dict[str, str] = field(default_factory=dict)
-    #: (what it showed, its persist.json encoding), kept by persistschema
+    #: the DeviceState read from persist.json (fields the engine does not model survive)
+    persisted: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: (what it showed, its persist.json encoding), kept by lifecycle.persistdocs
     persist_cache: tuple[Any, str] | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -30,11 +30,13 @@ from kata_console.engine.lifecycle.devices import (
     guest_address,
 )
 from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
+from kata_console.engine.lifecycle.persistdocs import SandboxDocument
 from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
 from kata_console.engine.lifecycle.sandboxstore import save_sandbox
 from kata_console.engine.lifecycle.sim import SimFsShare
 from kata_console.engine.mounts.rootfs import RootFs, create_erofs_devices, is_erofs_rootfs
-from kata_console.engine.persist.store import CUR_PERSIST_VERSION, PersistStore, validate_id
+from kata_console.engine.persist.api import CUR_PERSIST_VERSION
+from kata_console.engine.persist.store import PersistStore, validate_id
 from kata_console.engine.ports import (
     Agent,
     Clock,
@@ -103,6 +105,10 @@ class Sandbox(ContainerWrappers):
         self.guest_memory_block_size_mb = 0
         self.persist_version = CUR_PERSIST_VERSION
         self.created: _dt.datetime | None = None
+        #: the persist.json document (read at restore, or made at the first save)
+        self.document: SandboxDocument | None = None
+        #: the text last written to each file ("" the sandbox's, else a container id)
+        self._written: dict[str, str] = {}
         self._dirty = True
         self._dirty_containers: set[str] = set()
         self._removed: set[str] = set()
@@ -350,6 +356,7 @@ class Sandbox(ContainerWrappers):
         self.state = S.EMPTY
         self._dirty, self._dirty_containers, self._removed = True, set(), set()
         self._saved_devices_rev = -1
+        self.document, self._written = None, {}
         self.bus.emit(
             STATE,
             f"sandbox {self.id}: {S.state_label(old)} -> deleted",

@@ -1,39 +1,33 @@
 """Between a live `Sandbox` and its persist files: incremental save, and restore.
 
 Go rewrites every file on every save; with hundreds of containers that is quadratic. We
-write the same documents, but only those whose inputs changed since the last save: the
-sandbox file when its state, block index map, container set or device table changed
-(the device manager's revision says so), a container's file when that container
-changed, and we remove a departed container's directory when it leaves.
+write the same documents (Go's `json.Marshal` of the persistapi structs, byte for byte),
+but a file only when its content changed since it was last written, and once per engine
+operation rather than once per step: the sandbox file when its state, block index map,
+container set or device table changed (the device manager's revision says so), a
+container's file when that container changed; a departed container's directory is removed
+when it leaves.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kata_console.engine.lifecycle.container import Container, ContainerConfig, Process
+from kata_console.engine.lifecycle.container import Container, ContainerConfig
+from kata_console.engine.lifecycle.persistdocs import (
+    SandboxDocument,
+    container_doc,
+    new_sandbox_doc,
+    restore_container_fields,
+    restore_sandbox_fields,
+)
 from kata_console.engine.mounts.rootfs import RootFs
-from kata_console.engine.persist.decode import decode_container, decode_sandbox
-from kata_console.engine.persist.schema import SandboxRecord, encode_container, encode_sandbox
-from kata_console.engine.persist.store import PersistStore
+from kata_console.engine.persist import api
+from kata_console.engine.persist.gojson import GoJSONError, decode, encode
+from kata_console.engine.persist.store import PersistError, PersistStore
 
 if TYPE_CHECKING:
     from kata_console.engine.lifecycle.sandbox import Sandbox
-
-
-def sandbox_record(sb: Sandbox) -> SandboxRecord:
-    return SandboxRecord(
-        id=sb.id,
-        state=sb.state,
-        block_index_map=sb.block_index_map,
-        devices=sb.devices.get_all_devices(),
-        agent_url=sb.agent_url,
-        hypervisor_type=sb.config.hypervisor_type,
-        block_driver=sb.devices.block_driver,
-        shared_fs=sb.config.shared_fs,
-        guest_memory_block_size_mb=sb.guest_memory_block_size_mb,
-        persist_version=sb.persist_version,
-    )
 
 
 async def save_sandbox(sb: Sandbox, store: PersistStore) -> None:
@@ -47,75 +41,106 @@ async def save_sandbox(sb: Sandbox, store: PersistStore) -> None:
     try:
         for cid in sorted(sb._removed):
             store.remove_container(sb.id, cid)
+            sb._written.pop(cid, None)
         sb._removed.clear()
         for cid in sorted(sb._dirty_containers):
             c = sb.containers.get(cid)
-            if c is not None:
-                written.append(store.write_container(sb.id, cid, encode_container(c.record())))
+            if c is None:
+                continue
+            text = encode(api.CONTAINER_STATE, container_doc(c))
+            if sb._written.get(cid) != text:
+                written.append(store.write_container(sb.id, cid, text))
+                sb._written[cid] = text
         sb._dirty_containers.clear()
         if dirty:
-            fragments = [c.config_fragment() for c in sb.containers.values()]
-            written.append(
-                store.write_sandbox(sb.id, encode_sandbox(sandbox_record(sb), fragments))
-            )
+            if sb.document is None:
+                sb.document = SandboxDocument(new_sandbox_doc(sb))
+            text = sb.document.encode(sb)
+            if sb._written.get("") != text:
+                written.append(store.write_sandbox(sb.id, text))
+                sb._written[""] = text
             sb._dirty = False
             sb._saved_devices_rev = sb.devices.revision
     except Exception as exc:
         sb.bus.log("error", f"save failed: {exc}", subsystem="persist", sandbox=sb.id)
         raise
-    sb.bus.log(
-        "debug",
-        f"saved {len(written)} file(s)",
-        subsystem="persist",
-        sandbox=sb.id,
-        files=written,
-        duration=sb.clock.monotonic() - t0,
-    )
+    if written:
+        sb.bus.log(
+            "debug",
+            f"saved {len(written)} file(s)",
+            subsystem="persist",
+            sandbox=sb.id,
+            files=written,
+            duration=sb.clock.monotonic() - t0,
+        )
+
+
+def read_documents(
+    store: PersistStore, sandbox_id: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Go `FromDisk`, decoded as Go decodes (`json.Decoder` into the persistapi structs):
+    a wrong type anywhere fails the file, with Go's own text after the file's path."""
+    raw_sandbox, raw_containers = store.read_bytes(sandbox_id)
+    directory = store.sandbox_dir(sandbox_id)
+
+    def one(path: Any, schema: Any, data: bytes) -> dict[str, Any]:
+        try:
+            return decode(schema, data)
+        except GoJSONError as exc:
+            raise PersistError(f"{path}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise PersistError(f"{path}: not UTF-8: {exc.reason}") from None
+
+    doc = one(directory / "persist.json", api.SANDBOX_STATE, raw_sandbox)
+    containers = {
+        cid: one(directory / cid / "persist.json", api.CONTAINER_STATE, data)
+        for cid, data in raw_containers.items()
+    }
+    return doc, containers
 
 
 def restore_sandbox(store: PersistStore, sandbox_id: str, **ports: Any) -> Sandbox:
     """Rebuild a sandbox from its persist files (Go `fetchSandbox`), e.g. one a Go shim
     wrote under /run/vc/sbs. `ports` are `Sandbox`'s keyword arguments (agent, hypervisor,
-    ...). What Go does not persist stays lost (rootfs source/type/options, PCI paths in Go
-    files, a device's host path unless it was plugged)."""
+    ...). Every field read is kept for the next save; what Go does not persist stays lost
+    (rootfs source/type/options, a device's host path unless it was plugged), except the
+    PCI path of a virtio-blk drive, recomputed from the hypervisor's bridges."""
     from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
 
-    doc, container_docs = store.read(sandbox_id)
-    directory = store.sandbox_dir(sandbox_id)
-    rec = decode_sandbox(directory / "persist.json", doc)
-    config = SandboxConfig(
-        sandbox_id,
-        hypervisor_type=rec.hypervisor_type or "unknown",
-        block_device_driver=rec.block_driver,
-        shared_fs=rec.shared_fs,
+    doc, container_docs = read_documents(store, sandbox_id)
+    config = doc["Config"]
+    hv_config = config["HypervisorConfig"]
+    sb = Sandbox(
+        SandboxConfig(
+            sandbox_id,
+            hypervisor_type=config["HypervisorType"] or doc["HypervisorState"]["Type"] or "unknown",
+            block_device_driver=hv_config["BlockDeviceDriver"],
+            shared_fs=hv_config["SharedFS"],
+            disable_block_device_use=hv_config["DisableBlockDeviceUse"],
+        ),
+        store=store,
+        **ports,
     )
-    sb = Sandbox(config, store=store, **ports)
-    sb.state = rec.state
-    if rec.persist_version:  # Go dumpVersion: a restored sandbox keeps its version
-        sb.persist_version = rec.persist_version
-    sb.block_index_map = set(rec.block_index_map)
-    sb.devices.load_devices(rec.devices)
-    sb.agent_url = rec.agent_url
-    sb.guest_memory_block_size_mb = rec.guest_memory_block_size_mb
-    for cfg in rec.container_configs:
-        cdoc = container_docs.get(cfg.id)
+    restore_sandbox_fields(sb, doc)
+    for cfg in config["ContainerConfigs"] or ():
+        cdoc = container_docs.get(cfg["ID"])
         if cdoc is None:
-            sb.log("warning", f"container {cfg.id} has no persist.json; skipped", container=cfg.id)
+            sb.log(
+                "warning",
+                f"container {cfg['ID']} has no persist.json; skipped",
+                container=cfg["ID"],
+            )
             continue
-        crec = decode_container(directory / cfg.id / "persist.json", cdoc)
         c = Container(
             sb,
             ContainerConfig(
-                cfg.id,
-                RootFs(target=cfg.rootfs),
-                annotations=dict(cfg.annotations or {}),
-                resources=dict(cfg.resources),
+                cfg["ID"],
+                RootFs(target=cfg["RootFs"]),
+                annotations=dict(cfg["Annotations"] or {}),
+                resources=cfg["Resources"],
             ),
         )
-        c.state = crec.state
-        c.devices = list(crec.device_maps)
-        c.process = Process(crec.token, crec.pid, crec.start_time)
-        c.block_device_id, c.fstype, c.mounts = crec.block_device_id, crec.fstype, crec.mounts
+        restore_container_fields(c, cdoc)
         for cd in c.devices:
             dev = sb.devices.get_device_by_id(cd.id)
             if dev is not None and not dev.info.container_path:

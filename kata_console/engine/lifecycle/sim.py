@@ -306,12 +306,18 @@ class SimAgent:
 
 
 class SimHypervisor:
-    """Test double for the VM (QEMU cannot run here); see the module doc. Drives must be
-    plugged into a started VM; virtio-blk hot-plugs get a PCI path `02/<slot>` as QEMU's
-    bridge would give them."""
+    """Test double for the VM; see the module doc. Drives must be plugged into a started
+    VM; virtio-blk hot-plugs take a slot on a PCI bridge at address 2 and get the PCI path
+    `02/<slot>`, as QEMU's `pci-bridge-0` gives them, and the bridge's slot table is what
+    `save_state` reports (Go's `HypervisorState.Bridges`), so the path survives a restore."""
 
-    def __init__(self, block_driver: str = "virtio-scsi") -> None:
+    BRIDGE_ID = "pci-bridge-0"
+    BRIDGE_ADDR = 2
+
+    def __init__(self, block_driver: str = "virtio-scsi", kind: str = "sim") -> None:
         self.block_driver = block_driver
+        self.kind = kind
+        self._started_here = False
         self.faults = Faults()
         self.calls: list[tuple[str, str]] = []
         self.sandbox_id: str | None = None
@@ -332,6 +338,7 @@ class SimHypervisor:
     async def start_vm(self, sandbox_id: str) -> None:
         await self._enter("start_vm", sandbox_id)
         self.sandbox_id, self.running = sandbox_id, True
+        self._started_here = True
 
     async def stop_vm(self) -> None:
         await self._enter("stop_vm")
@@ -351,9 +358,9 @@ class SimHypervisor:
         if drive.id in self.plugged:
             raise HypervisorError(f"Duplicate ID 'virtio-{drive.id}' for device")
         if self.block_driver == "virtio-blk":
-            slot = next(s for s in range(1, 32) if s not in self._slots.values())
+            slot = next(s for s in range(1, 31) if s not in self._slots.values())
             self._slots[drive.id] = slot
-            drive.pci_path = f"02/{slot:02x}"
+            drive.pci_path = f"{self.BRIDGE_ADDR:02x}/{slot:02x}"
         self.plugged[drive.id] = drive
 
     async def hotplug_remove_block(self, drive: Any) -> None:
@@ -365,6 +372,34 @@ class SimHypervisor:
 
     def agent_url(self) -> str:
         return f"sim://{self.sandbox_id or ''}"
+
+    def save_state(self) -> dict[str, Any] | None:
+        """Go `hypervisor.Save()`: nothing of its own for a VM it did not start (a restored
+        sandbox keeps what was read), Go's zero state once stopped, else the bridge."""
+        if not self._started_here:
+            return None
+        if not self.running:
+            return {}
+        return {
+            "Type": self.kind,
+            "Bridges": [
+                {
+                    "DeviceAddr": {slot: drive_id for drive_id, slot in self._slots.items()},
+                    "Type": "pci",
+                    "ID": self.BRIDGE_ID,
+                    "Addr": self.BRIDGE_ADDR,
+                    "ParentID": "",
+                    "ParentAddr": 0,
+                }
+            ],
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Go `hypervisor.Load()`: take back the bridge slots a restored sandbox uses."""
+        for bridge in state.get("Bridges") or ():
+            if bridge.get("ID") == self.BRIDGE_ID:
+                for slot, drive_id in (bridge.get("DeviceAddr") or {}).items():
+                    self._slots[drive_id] = int(slot)
 
     def facts(self) -> Sequence[tuple[str, str]]:
         return [

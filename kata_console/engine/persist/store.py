@@ -1,19 +1,18 @@
 """Go-compatible persistence: `<root>/<sid>/persist.json` and `<root>/<sid>/<cid>/persist.json`.
 
-Field names and encodings are Go's (`persistapi`, kata-engine.md §4.3), so Go tools
-(`kata-monitor`, the shim's `CleanupContainer`) can read what we write and we can read
-what they wrote. Deliberate improvements over Go, each deliberate:
+What goes into the files is Go's `json.Marshal` of Kata's persistapi structs
+(`persist.gojson`, `persist.api`), so Go tools (`kata-monitor`, the shim's
+`CleanupContainer`) read what we write and we read what they wrote. This module is the
+directory and the writes, with two deliberate improvements over Go:
 
 * writes are atomic: a temp file in the same directory, fsync, then `os.replace`; a reader
   (or a crash) sees the old file or the new one, never a truncated one (Go truncates in
   place);
 * a failed save never removes the sandbox directory (Go's deferred `Destroy` rm -rf's it,
   shim socket included);
-* a PCI path is saved as its string (`"02/01"`); Go writes `{}` and loses it. The loader
-  accepts both;
-* only files whose content changed since the last save are rewritten (the caller says
-  which), and a removed container's directory is removed when it goes, instead of listing
-  the sandbox directory on every save.
+* only files whose content changed are rewritten (the caller says which), and a removed
+  container's directory is removed when it goes, instead of listing the sandbox directory
+  on every save.
 
 Sandbox and container IDs are validated before any path is built from them.
 """
@@ -21,29 +20,26 @@ Sandbox and container IDs are validated before any path is built from them.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import functools
 import itertools
 import json
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
-from typing import Any
 
 from kata_console.engine.errors import EngineError
-from kata_console.engine.jsonfile import load_json
 
 #: where a Go runtime keeps its sandboxes (the live default)
 LIVE_ROOT = "/run/vc/sbs"
 PERSIST_FILE = "persist.json"
-CUR_PERSIST_VERSION = 2
+#: a persist.json larger than this is not Kata's (a 1,000-container sandbox is ~1 MiB)
+MAX_PERSIST_BYTES = 64 << 20
 
 #: containerd's identifier rule as Kata enforces it; one character is not enough (`+`)
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 #: an ID becomes one path component, so NAME_MAX bounds it
 MAX_ID_LENGTH = 255
-GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class PersistError(EngineError):
@@ -65,52 +61,6 @@ def validate_id(kind: str, value: object) -> str:
             f"invalid {kind} ID {json.dumps(value)}: must match {ID_PATTERN.pattern}"
         )
     return value
-
-
-# ------------------------------------------------------------------------- Go encodings
-_HTML = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
-
-
-def go_escape(text: str) -> str:
-    """Go's encoding/json HTML-safe escaping, applied to already-encoded JSON text."""
-    if "<" in text or ">" in text or "&" in text or "\u2028" in text or "\u2029" in text:
-        return text.translate(_HTML)
-    return text
-
-
-def go_json(obj: Any) -> str:
-    """`json.Marshal`: compact, keys in insertion (struct) order, UTF-8, HTML-escaped."""
-    return go_escape(json.dumps(obj, separators=(",", ":"), ensure_ascii=False))
-
-
-@functools.lru_cache(maxsize=4096)
-def go_time(value: _dt.datetime | None) -> str:
-    """Go's RFC3339Nano: trailing fractional zeros trimmed, `Z` for UTC."""
-    if value is None:
-        return GO_ZERO_TIME
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
-    offset = value.utcoffset()
-    if offset is None or offset == _dt.timedelta(0):
-        return text + "Z"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def parse_go_time(text: str) -> _dt.datetime | None:
-    """Inverse of `go_time`; nanoseconds are cut to microseconds. Zero time -> None."""
-    if not text or text == GO_ZERO_TIME:
-        return None
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
-    if not m:
-        raise ValueError(f"not an RFC3339 time: {text!r}")
-    frac = (m.group(2) or "").ljust(6, "0")[:6]
-    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return _dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{tz}")
 
 
 # ------------------------------------------------------------------------- atomic writes
@@ -237,12 +187,12 @@ class PersistStore:
             n for n in names if ID_PATTERN.fullmatch(n) and (self.root / n / PERSIST_FILE).is_file()
         ]
 
-    def read(self, sandbox_id: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """Go `FromDisk`: the sandbox document and every `<cid>/persist.json` (missing ones
-        skipped). Corrupt JSON raises `PersistError` naming the file."""
+    def read_bytes(self, sandbox_id: str) -> tuple[bytes, dict[str, bytes]]:
+        """Go `FromDisk`'s reads: the sandbox file and every `<cid>/persist.json` (missing
+        ones skipped), as bytes for the caller to decode as Go does."""
         directory = self.sandbox_dir(sandbox_id)
-        sandbox = read_json(directory / PERSIST_FILE)
-        containers: dict[str, dict[str, Any]] = {}
+        sandbox = read_file(directory / PERSIST_FILE)
+        containers: dict[str, bytes] = {}
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -252,12 +202,29 @@ class PersistStore:
                 continue
             path = Path(entry.path) / PERSIST_FILE
             if path.is_file():
-                containers[entry.name] = read_json(path)
+                containers[entry.name] = read_file(path)
         return sandbox, containers
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    doc = load_json(path, PersistError, missing="no such file", invalid="corrupt JSON")
-    if not isinstance(doc, dict):
-        raise PersistError(f"{path}: corrupt JSON: expected an object, got {type(doc).__name__}")
-    return doc
+def read_file(path: Path) -> bytes:
+    """A persist file's bytes; one-line errors naming the file (missing, not a regular
+    file, unreadable, implausibly large). Opened without following a final symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise PersistError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise PersistError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PersistError(f"{path}: not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_PERSIST_BYTES + 1)
+    except OSError as exc:
+        raise PersistError(f"{path}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_PERSIST_BYTES:
+        raise PersistError(f"{path}: larger than {MAX_PERSIST_BYTES >> 20} MiB")
+    return data
