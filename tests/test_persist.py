@@ -430,3 +430,39 @@ async def test_restore_keeps_the_persist_version_and_every_loadable_device_type(
     assert [d["Type"] for d in saved["Devices"]][-2:] == ["vhost-user-scsi-pci", "virtio-net-pci"]
     assert saved["Devices"][-1]["VhostUserDev"]["SocketPath"] == "/run/vhost.sock"
     assert saved["Devices"][-1]["VhostUserDev"]["PCIPath"] == {}
+
+
+async def test_cached_encoding_equals_a_fresh_encode_after_every_operation(
+    tmp_path: Path,
+) -> None:
+    """The save keeps device entries, container configs and the block index map encoded
+    between saves; after any sequence of operations the file must equal what a fresh,
+    uncached encode of the same sandbox gives."""
+    from kata_console.engine.lifecycle.persistdocs import SandboxDocument, new_sandbox_doc
+
+    rng = random.Random(7)
+    kit = Kit(tmp_path)
+    await kit.up()
+    sb = kit.sandbox
+    live: list[str] = []
+    for step in range(120):
+        choice = rng.random()
+        if choice < 0.35 or not live:
+            cid = f"c{step}"
+            await kit.container(cid, *rng.sample(range(1, 12), rng.randrange(1, 4)))
+            live.append(cid)
+        elif choice < 0.55:
+            cid = rng.choice(live)
+            if sb.containers[cid].state == "ready":
+                await sb.start_container(cid)
+        elif choice < 0.7:
+            cid = rng.choice(live)
+            if sb.containers[cid].state == "running":
+                await sb.update_container(cid, {"memory": {"limit": rng.randrange(1, 1 << 30)}})
+        else:
+            cid = live.pop(rng.randrange(len(live)))
+            await sb.stop_container(cid)
+            await sb.delete_container(cid)
+        on_disk = (tmp_path / "sb1" / "persist.json").read_bytes()
+        fresh = b"".join(SandboxDocument(new_sandbox_doc(sb)).encode(sb))
+        assert on_disk == fresh, f"after step {step}"

@@ -81,7 +81,7 @@ async def test_go_reads_every_file_the_engine_writes(checker: Path, tmp_path: Pa
         c3.config.annotations.update({"a<b>&c": "é\u2028\t\n", "io.kubernetes.pod": "x"})
         c3.config.resources.update({"cpu": {"shares": 2, "quota": -1}, "memory": {"swap": 0}})
         c3._config_fragment = None
-        kit.sandbox.mark_dirty()
+        kit.sandbox.configs_changed("c3")
         await kit.sandbox.start_container("c1")
         await kit.sandbox.stop_container("c3")
         await kit.sandbox.delete_container("c3")

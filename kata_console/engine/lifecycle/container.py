@@ -76,6 +76,8 @@ class Container(ContainerOps):
         self.persisted: dict[str, Any] | None = None
         self._attached: list[str] = []  # devices this create attached (for its rollback)
         self._config_fragment: Fragment | None = None
+        #: (device references, their encoded DeviceMaps), kept by lifecycle.persistdocs
+        self.maps_cache: tuple[Any, Fragment] | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property

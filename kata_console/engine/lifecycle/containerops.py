@@ -120,7 +120,7 @@ class ContainerOps:
         merged = guest.merge_resources(self.config.resources, resources)
         self.config.resources = merged
         self._config_fragment = None
-        self.sandbox.mark_dirty()
+        self.sandbox.configs_changed(self.id)
         guest_resources = guest.guest_resources(resources)
         await self._rpc(
             "UpdateContainer",

@@ -215,6 +215,9 @@ class DeviceManager:
         self.devices: dict[str, Device] = {}
         #: bumped on every change, so a save can tell whether the table changed
         self.revision = 0
+        #: IDs of devices changed (or gone) since the persist document last took them, in
+        #: the order they were touched (so new devices come in creation order)
+        self.changed: dict[str, None] = {}
 
     # ------------------------------------------------------------------ queries
     def get_device_by_id(self, dev_id: str) -> Device | None:
@@ -269,7 +272,7 @@ class DeviceManager:
                 dev.driver_options = {**info.driver_options, "block-driver": self.block_driver}
             self.devices[dev.id] = dev
         dev.refcount = min(dev.refcount + 1, MAX_ATTACH)
-        self.revision += 1
+        self._touch(dev.id)
         return dev
 
     def _resolve_host_path(self, info: DeviceInfo) -> str:
@@ -307,7 +310,7 @@ class DeviceManager:
 
     def _bump(self, dev: Device, attach: bool) -> bool:
         """Go `bumpAttachCount`: returns `skip` (True: no real plug/unplug needed)."""
-        self.revision += 1
+        self._touch(dev.id)
         if attach:
             if dev.attach_count >= MAX_ATTACH:
                 raise E.DeviceError(E.ATTACHED_TOO_MANY)
@@ -334,7 +337,7 @@ class DeviceManager:
             if index >= 0:
                 receiver.unset_block_index(index)
             dev.attach_count -= 1
-            self.revision += 1
+            self._touch(dev.id)
             raise
 
     def _make_drive(self, dev: Device, index: int) -> BlockDrive:
@@ -369,7 +372,7 @@ class DeviceManager:
             await receiver.hotplug_remove_device(dev)
         except BaseException:
             dev.attach_count += 1
-            self.revision += 1
+            self._touch(dev.id)
             raise
         if dev.drive is not None:
             receiver.unset_block_index(dev.drive.index)
@@ -379,7 +382,7 @@ class DeviceManager:
         attached device with no references is an error, and its refcount stays at 0."""
         dev = self._get(dev_id)
         dev.refcount = max(dev.refcount - 1, 0)
-        self.revision += 1
+        self._touch(dev_id)
         if dev.refcount > 0:
             return
         if dev.attach_count > 0:
@@ -391,7 +394,12 @@ class DeviceManager:
         for dev in devices:
             if dev.type in (BLOCK, GENERIC, VFIO, VHOST_USER_BLK, VHOST_USER_SCSI, VHOST_USER_NET):
                 self.devices[dev.id] = dev
+                self.changed[dev.id] = None
         self.revision += 1
+
+    def _touch(self, dev_id: str) -> None:
+        self.revision += 1
+        self.changed[dev_id] = None
 
 
 @dataclass(slots=True)

@@ -101,6 +101,13 @@ class Sandbox(ContainerWrappers):
         self.containers: dict[str, Container] = {}
         self.devices = DeviceManager(config.block_device_driver, ids=self.ids)
         self.block_index_map: set[int] = set()
+        #: bumped when the block index map or the container configs change (persist cache)
+        self.block_index_rev = 0
+        #: indexes taken or freed since the document last looked (None: rebuild it)
+        self.block_index_changed: set[int] | None = None
+        self.configs_rev = 0
+        #: containers whose config entry must be re-encoded at the next save
+        self.configs_dirty: dict[str, None] = {}
         self.agent_url = ""
         self.guest_memory_block_size_mb = 0
         self.persist_version = CUR_PERSIST_VERSION
@@ -108,7 +115,7 @@ class Sandbox(ContainerWrappers):
         #: the persist.json document (read at restore, or made at the first save)
         self.document: SandboxDocument | None = None
         #: the text last written to each file ("" the sandbox's, else a container id)
-        self._written: dict[str, str] = {}
+        self._written: dict[str, Any] = {}
         self._dirty = True
         self._dirty_containers: set[str] = set()
         self._removed: set[str] = set()
@@ -124,6 +131,12 @@ class Sandbox(ContainerWrappers):
         return self.bus.step(description, sandbox=self.id)
 
     def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def configs_changed(self, container_id: str) -> None:
+        """A container joined or left, or its config changed: re-encode its entry."""
+        self.configs_dirty[container_id] = None
+        self.configs_rev += 1
         self._dirty = True
 
     def mark_container_dirty(self, container_id: str) -> None:
@@ -186,12 +199,19 @@ class Sandbox(ContainerWrappers):
         for index in range(MAX_BLOCK_INDEX):
             if index not in self.block_index_map:
                 self.block_index_map.add(index)
+                self._block_index_touched(index)
                 self._dirty = True
                 return index
         raise E.DeviceError(E.NO_BLOCK_INDEX)
 
+    def _block_index_touched(self, index: int) -> None:
+        self.block_index_rev += 1
+        if self.block_index_changed is not None:
+            self.block_index_changed.add(index)
+
     def unset_block_index(self, index: int) -> None:
         self.block_index_map.discard(index)
+        self._block_index_touched(index)
         self._dirty = True
 
     def _drive_text(self, verb: str, device: Device) -> str:
@@ -227,7 +247,7 @@ class Sandbox(ContainerWrappers):
             raise E.NotFoundError(E.REMOVE_CONTAINER % (go_quote(container_id), go_quote(self.id)))
         self._dirty_containers.discard(container_id)
         self._removed.add(container_id)
-        self._dirty = True
+        self.configs_changed(container_id)
 
     def device_rows(self) -> list[DeviceRow]:
         return self.devices.rows()
@@ -353,6 +373,9 @@ class Sandbox(ContainerWrappers):
         self.containers.clear()
         self.devices = DeviceManager(self.config.block_device_driver, ids=self.ids)
         self.block_index_map = set()
+        self.block_index_rev += 1
+        self.block_index_changed = None
+        self.configs_rev += 1
         self.state = S.EMPTY
         self._dirty, self._dirty_containers, self._removed = True, set(), set()
         self._saved_devices_rev = -1

@@ -81,7 +81,7 @@ class ContainerWrappers:
         c.create_devices(self.erofs_devices(config.rootfs))
         await c.create()
         self.containers[c.id] = c
-        self._dirty = True
+        self.configs_changed(c.id)
         self._dirty_containers.add(c.id)
         try:
             await self.save(final=True)

@@ -55,10 +55,10 @@ async def save_sandbox(sb: Sandbox, store: PersistStore) -> None:
         if dirty:
             if sb.document is None:
                 sb.document = SandboxDocument(new_sandbox_doc(sb))
-            text = sb.document.encode(sb)
-            if sb._written.get("") != text:
-                written.append(store.write_sandbox(sb.id, text))
-                sb._written[""] = text
+            chunks = sb.document.encode(sb)
+            if sb._written.get("") != chunks:
+                written.append(store.write_sandbox(sb.id, chunks))
+                sb._written[""] = chunks
             sb._dirty = False
             sb._saved_devices_rev = sb.devices.revision
     except Exception as exc:

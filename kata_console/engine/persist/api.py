@@ -576,6 +576,7 @@ MOUNT = Struct(
         F("ReadOnly", BOOL),
     ],
 )
+CONTAINER_STATE_DEVICE_MAPS = Slice(DEVICE_MAP)
 CONTAINER_STATE = Struct(
     "persistapi.ContainerState",
     [
@@ -593,7 +594,7 @@ CONTAINER_STATE = Struct(
                 [F("StartTime", TIME), F("Token", STRING), F("Pid", INT)],
             ),
         ),
-        F("DeviceMaps", Slice(DEVICE_MAP)),
+        F("DeviceMaps", CONTAINER_STATE_DEVICE_MAPS),
         F("Mounts", Slice(MOUNT)),
     ],
 )

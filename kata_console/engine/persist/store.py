@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from kata_console.engine.errors import EngineError
@@ -68,21 +69,26 @@ _tmp_counter = itertools.count()
 
 
 def atomic_write(
-    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, fsync: bool = True
+    path: str | os.PathLike[str],
+    data: bytes | Sequence[bytes],
+    *,
+    mode: int = 0o600,
+    fsync: bool = True,
 ) -> None:
-    """Write `data` to `path` so that readers see the old or the new content, never a mix.
+    """Write `data` (bytes, or chunks written in order) to `path` so that readers see the
+    old or the new content, never a mix.
 
     A temp file in the same directory (same filesystem, so `os.replace` is a rename),
     created exclusively with the final mode, fsync'ed, then renamed over the target.
+    Chunks let a large document go to the kernel without being joined first.
     """
+    chunks = (data,) if isinstance(data, bytes | bytearray | memoryview) else data
     path = os.fspath(path)
     head, name = os.path.split(path)
     tmp = os.path.join(head, f".{name}.{os.getpid()}.{next(_tmp_counter)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, chunks)
         if fsync:
             os.fsync(fd)
     except BaseException:
@@ -97,6 +103,22 @@ def atomic_write(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_IOV_MAX = 1024
+
+
+def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
+    """writev in batches the kernel accepts, finishing any short write."""
+    for start in range(0, len(chunks), _IOV_MAX):
+        batch = [memoryview(c) for c in chunks[start : start + _IOV_MAX] if c]
+        while batch:
+            done = os.writev(fd, batch)
+            while batch and done >= len(batch[0]):
+                done -= len(batch[0])
+                batch.pop(0)
+            if batch and done:
+                batch[0] = batch[0][done:]
 
 
 class PersistStore:
@@ -140,11 +162,13 @@ class PersistStore:
         prefix = directory + os.sep
         self._made = {p for p in self._made if p != directory and not p.startswith(prefix)}
 
-    def _write(self, directory: str, text: str) -> str:
+    def _write(self, directory: str, doc: str | Sequence[bytes]) -> str:
         """Like Go's `mkdir -p` + write, with the mkdir skipped while the directory is known
-        to exist; if someone removed it meanwhile, it is made again and the write retried."""
+        to exist; if someone removed it meanwhile, it is made again and the write retried.
+        `doc` is the encoded document as text (the Encoder's newline is added here) or as
+        byte chunks that already end with it."""
         path = os.path.join(directory, PERSIST_FILE)
-        data = (text + "\n").encode()
+        data = (doc.encode(), b"\n") if isinstance(doc, str) else doc
         self._mkdir(directory)
         try:
             try:
@@ -158,12 +182,13 @@ class PersistStore:
             raise PersistError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         return path
 
-    def write_sandbox(self, sandbox_id: str, text: str) -> str:
-        """`text` is the encoded document (Go's Encoder adds the trailing newline)."""
-        return self._write(self._dir(("sandbox", sandbox_id)), text)
+    def write_sandbox(self, sandbox_id: str, doc: str | Sequence[bytes]) -> str:
+        return self._write(self._dir(("sandbox", sandbox_id)), doc)
 
-    def write_container(self, sandbox_id: str, container_id: str, text: str) -> str:
-        return self._write(self._dir(("sandbox", sandbox_id), ("container", container_id)), text)
+    def write_container(
+        self, sandbox_id: str, container_id: str, doc: str | Sequence[bytes]
+    ) -> str:
+        return self._write(self._dir(("sandbox", sandbox_id), ("container", container_id)), doc)
 
     def remove_container(self, sandbox_id: str, container_id: str) -> None:
         """Go removes the directory of a container that left the sandbox on the next save."""
