@@ -243,9 +243,16 @@ class Container(ContainerOps):
                 storages=len(request.storages),
                 devices=len(request.devices),
             )
-        except BaseException:
-            await self._logged("unshare mounts", self._unshare_mounts)
-            await self._logged("unshare rootfs", self._unshare_rootfs)
+        except BaseException as exc:  # Go: kataAgent.rollbackFailingContainerCreation
+            self.sandbox.bus.log(
+                "error",
+                f"createContainer failed: {exc}",
+                subsystem="kata_agent",
+                sandbox=sb.id,
+                container=self.id,
+            )
+            await self._logged("unmountHostMounts()", self._unshare_mounts)
+            await self._logged("UnshareRootfs()", self._unshare_rootfs)
             raise
         self.process = Process(self.id, -1, sb.clock.now())
         self.touch()
@@ -254,7 +261,7 @@ class Container(ContainerOps):
         try:
             await fn()
         except Exception as exc:
-            self.log("warning", f"rollback failed {what}: {exc}")
+            self.log("error", f"rollback failed {what}: {exc}")
 
     async def _rollback_create(self) -> None:
         """Go `rollbackFailingContainerCreation`: every step only logs its error.
@@ -286,6 +293,7 @@ class Container(ContainerOps):
         """Go `removeDrive`: only when the rootfs was a plugged drive (`fstype` set)."""
         if not self.fstype:
             return
+        self.log("info", E.UNPLUG_DRIVE)
         await self._detach_remove(self.block_device_id)
 
     async def _rollback_devices(self) -> None:
@@ -296,10 +304,7 @@ class Container(ContainerOps):
             if cd.id in attached:
                 await self._detach_remove(cd.id)
                 continue
-            try:
-                self.sandbox.devices.remove_device(cd.id)
-            except DeviceNotExist as exc:
-                self.log("error", f"remove device failed: {exc}", **{"device-id": cd.id})
+            self._remove_device(cd.id)
 
     async def _detach_remove(self, dev_id: str) -> None:
         """Go: DetachDevice (only ErrDeviceNotAttached ignored), then RemoveDevice
@@ -307,10 +312,16 @@ class Container(ContainerOps):
         manager = self.sandbox.devices
         with contextlib.suppress(DeviceNotAttached):
             await manager.detach_device(dev_id, self.sandbox)
+        self._remove_device(dev_id)
+
+    def _remove_device(self, dev_id: str) -> None:
+        """Go logs every RemoveDevice error and carries on only after ErrDeviceNotExist."""
         try:
-            manager.remove_device(dev_id)
-        except DeviceNotExist as exc:
-            self.log("error", f"remove device failed: {exc}", **{"device-id": dev_id})
+            self.sandbox.devices.remove_device(dev_id)
+        except E.DeviceError as exc:
+            self.log("error", f"{E.REMOVE_DEVICE_FAILED}: {exc}", **{"device-id": dev_id})
+            if not isinstance(exc, DeviceNotExist):
+                raise
 
     async def detach_devices(self) -> None:
         """Go `detachDevices`: detach (not-attached ignored) and remove (not-exist ignored)
@@ -356,7 +367,7 @@ class Container(ContainerOps):
         except S.StateError as exc:
             if not force:
                 raise
-            self.log("warning", f"force stop despite: {exc}")
+            self.log("warning", f"{E.FORCE_STOP}: {exc}")
         try:  # Go ignores both results: the kill may race the process's own exit
             await self.kill(_signal.SIGKILL, all_processes=True)
         except Exception as exc:

@@ -30,6 +30,7 @@ from kata_console.engine.lifecycle.devices import (
     guest_address,
 )
 from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
+from kata_console.engine.lifecycle.monitor import DEFAULT_CHECK_INTERVAL, Monitor, Watcher
 from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
 from kata_console.engine.lifecycle.sandboxstore import save_sandbox
 from kata_console.engine.lifecycle.sim import SimFsShare
@@ -109,6 +110,7 @@ class Sandbox(ContainerWrappers):
         self._saved_devices_rev = -1
         self._depth = 0
         self._save_pending = False
+        self._monitor: Monitor | None = None
 
     # ------------------------------------------------------------------ plumbing
     def log(self, level: str, message: str, **fields: Any) -> None:
@@ -201,11 +203,27 @@ class Sandbox(ContainerWrappers):
             await self.hypervisor.hotplug_add_block(device.drive)
 
     async def hotplug_remove_device(self, device: Device) -> None:
-        if device.info.pmem:
-            self.log("warning", E.CANNOT_REMOVE_PMEM)
+        drive = device.drive
+        if drive is not None and drive.pmem:  # Go logs it and skips the unplug
+            self.log("info", E.CANNOT_REMOVE_PMEM, path=drive.file)
             return
         async with self._step(self._drive_text("unplug", device)):
             await self.hypervisor.hotplug_remove_block(device.drive)
+
+    # ------------------------------------------------------------------ health monitor
+    def monitor(self, interval: float = DEFAULT_CHECK_INTERVAL) -> Watcher:
+        """Go `Sandbox.Monitor` (the shim calls it once the sandbox started): a queue that
+        receives each failed health check; only a running sandbox is watched."""
+        if self.state != S.RUNNING:
+            raise E.PreconditionError(E.SANDBOX_NOT_RUNNING)
+        if self._monitor is None:
+            self._monitor = Monitor(self, interval)
+        return self._monitor.new_watcher()
+
+    async def stop_monitor(self) -> None:
+        """Go `monitor.stop` (from `Delete` and `Release`)."""
+        if self._monitor is not None:
+            await self._monitor.stop()
 
     # ------------------------------------------------------------------ registry
     def find_container(self, container_id: str) -> Container:
@@ -336,6 +354,7 @@ class Sandbox(ContainerWrappers):
                 await c.delete()
             except Exception as exc:
                 self.log("warning", f"delete container {c.id} failed: {exc}")
+        await self.stop_monitor()
         if self.store is not None:
             async with self.bus.step(f"remove {self.store.root}/{self.id}", sandbox=self.id):
                 self.store.destroy(self.id)

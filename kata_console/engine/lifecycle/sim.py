@@ -6,6 +6,13 @@ must be created before it starts, SIGKILL ends its init process, a drive must be
 before it is unplugged) for the engine's sequencing to be exercised and shown. Every
 method can be made to fail or stall through `faults`, which is how the tests (and plans)
 drive rollbacks, force-stop and timeouts.
+
+`SimAgent` stands for the guest agent *and* the runtime's `kataAgent` in front of it, so
+its errors read as Go's runtime prints them, exactly as the gRPC client's do: an
+agent's refusal as `rpc error: code = <Code> desc = <message>`, a missed deadline as
+`kataAgent` rewrites it, a failed Check wrapped in `Failed to Check if grpc server is
+working: ...`, and `Dead agent` once the health monitor has marked it dead. An
+`AgentError` injected through `faults` is the agent's answer (its code and message).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kata_console.engine import errors as E
+from kata_console.engine.gofmt import status_error
 from kata_console.engine.ports import (
     AgentError,
     CreateContainerRequest,
@@ -29,12 +38,12 @@ DEFAULT_CREATE_CONTAINER_TIMEOUT = 60.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_CHECK_TIMEOUT = 30.0
 
-#: port method -> agent.proto request name (for `<Name>Request timed out`)
+#: port method -> agent.proto RPC name (whose deadline text `errors.deadline_text` gives)
 RPC_NAMES = {
     "check": "Check",
     "create_sandbox": "CreateSandbox",
     "destroy_sandbox": "DestroySandbox",
-    "get_guest_details": "GuestDetails",
+    "get_guest_details": "GetGuestDetails",
     "create_container": "CreateContainer",
     "start_container": "StartContainer",
     "remove_container": "RemoveContainer",
@@ -107,7 +116,8 @@ class SimAgent:
     """Test double for the Kata guest agent (no guest can run here); see the module doc.
 
     `calls` records (method, arguments) in order. Deadlines follow Kata (CreateContainer
-    configurable, Check 30 s, WaitProcess none, others 60 s) and apply to injected stalls.
+    configurable, Check 30 s, WaitProcess and ReadStdout none, others 60 s) and apply to
+    injected stalls.
     """
 
     def __init__(
@@ -121,6 +131,7 @@ class SimAgent:
             "create_container": create_container_timeout,
             "check": check_timeout,
             "wait_process": None,
+            "read_stdout": None,
         }
         self.request_timeout = request_timeout
         self.faults = Faults()
@@ -128,10 +139,22 @@ class SimAgent:
         self.sandbox_id: str | None = None
         self.containers: dict[str, SimContainer] = {}
         self.closed = False
+        self.dead_reason: str | None = None
+
+    @property
+    def dead(self) -> bool:
+        return self.dead_reason is not None
+
+    def mark_dead(self, reason: str) -> None:
+        """Go `markDead`: every later call fails with `Dead agent`."""
+        if self.dead_reason is None:
+            self.dead_reason = reason
 
     # ------------------------------------------------------------------ plumbing
     async def _enter(self, method: str, **args: Any) -> None:
         self.calls.append((method, args))
+        if self.dead_reason is not None:
+            raise AgentError(E.DEAD_AGENT, "UNAVAILABLE")
         fault = self.faults.take(method)
         if fault is None:
             return
@@ -140,23 +163,21 @@ class SimAgent:
             try:
                 await asyncio.wait_for(asyncio.sleep(fault.delay), timeout)
             except TimeoutError:
-                raise AgentError(
-                    f"{RPC_NAMES[method]}Request timed out", "DEADLINE_EXCEEDED"
-                ) from None
+                raise AgentError(E.deadline_text(RPC_NAMES[method]), "DEADLINE_EXCEEDED") from None
+        if isinstance(fault.error, AgentError):
+            raise _refusal(fault.error.code, str(fault.error))
         if fault.error is not None:
             raise fault.error
 
     def _need_sandbox(self) -> None:
         if self.sandbox_id is None:
-            raise AgentError(
-                "sim agent: no sandbox (CreateSandbox was not called)", "FAILED_PRECONDITION"
-            )
+            raise _refusal("FAILED_PRECONDITION", "sandbox not created")
 
     def _container(self, container_id: str) -> SimContainer:
         self._need_sandbox()
         c = self.containers.get(container_id)
         if c is None:
-            raise AgentError(f"sim agent: container {container_id} not found", "NOT_FOUND")
+            raise _refusal("NOT_FOUND", f"container {container_id} not found")
         return c
 
     def exit_process(self, container_id: str, exec_id: str | None = None, status: int = 0) -> None:
@@ -168,7 +189,13 @@ class SimAgent:
 
     # ------------------------------------------------------------------ sandbox
     async def check(self) -> None:
-        await self._enter("check")
+        """Go `kataAgent.check`: a missed deadline as it is, anything else wrapped."""
+        try:
+            await self._enter("check")
+        except AgentError as exc:
+            if exc.code == "DEADLINE_EXCEEDED" and str(exc) == E.deadline_text("Check"):
+                raise
+            raise AgentError(E.CHECK_FAILED % exc, exc.code) from None
 
     async def create_sandbox(self, request: CreateSandboxRequest) -> None:
         await self._enter("create_sandbox", sandbox_id=request.sandbox_id)
@@ -202,9 +229,7 @@ class SimAgent:
         )
         self._need_sandbox()
         if request.container_id in self.containers:
-            raise AgentError(
-                f"sim agent: container {request.container_id} already exists", "ALREADY_EXISTS"
-            )
+            raise _refusal("ALREADY_EXISTS", f"container {request.container_id} already exists")
         self.containers[request.container_id] = SimContainer(
             processes={request.exec_id: SimProcess()}, request=request
         )
@@ -213,9 +238,8 @@ class SimAgent:
         await self._enter("start_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "created":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot start",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not created"
             )
         c.status = "running"
 
@@ -238,7 +262,9 @@ class SimAgent:
         targets = list(c.processes.values()) if exec_id == "" else [c.processes.get(exec_id)]
         live = [p for p in targets if p is not None and p.exit_status is None]
         if not live:
-            raise AgentError(f"sim agent: signal {signal}: ESRCH: No such process", "INTERNAL")
+            raise _refusal(
+                "INTERNAL", f"failed to signal process {exec_id or container_id}: {E.ESRCH}"
+            )
         if signal in (_signal.SIGKILL, _signal.SIGTERM):
             for proc in live:
                 proc.exit(128 + signal)
@@ -249,7 +275,7 @@ class SimAgent:
         await self._enter("wait_process", container_id=container_id, exec_id=exec_id)
         proc = self._container(container_id).processes.get(exec_id)
         if proc is None:
-            raise AgentError(f"sim agent: process {exec_id} not found", "NOT_FOUND")
+            raise _refusal("NOT_FOUND", f"process {exec_id} not found in container {container_id}")
         await proc.exited.wait()
         return proc.exit_status or 0
 
@@ -257,9 +283,8 @@ class SimAgent:
         await self._enter("pause_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "running":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot pause",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not running"
             )
         c.status = "paused"
 
@@ -267,9 +292,8 @@ class SimAgent:
         await self._enter("resume_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "paused":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot resume",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not paused"
             )
         c.status = "running"
 
@@ -303,6 +327,11 @@ class SimAgent:
 
     async def close(self) -> None:
         self.closed = True
+
+
+def _refusal(code: str, message: str) -> AgentError:
+    """The agent answered with an error status: Go's runtime prints it as grpc-go does."""
+    return AgentError(status_error(code, message), code)
 
 
 class SimHypervisor:
@@ -340,7 +369,13 @@ class SimHypervisor:
         self._slots.clear()
 
     async def check(self) -> None:
-        await self._enter("check")
+        """Go `kataAgent.check`: a missed deadline as it is, anything else wrapped."""
+        try:
+            await self._enter("check")
+        except AgentError as exc:
+            if exc.code == "DEADLINE_EXCEEDED" and str(exc) == E.deadline_text("Check"):
+                raise
+            raise AgentError(E.CHECK_FAILED % exc, exc.code) from None
         if not self.running:
             raise HypervisorError("sim hypervisor: VM not running")
 

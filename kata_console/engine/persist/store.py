@@ -32,6 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from kata_console.engine.errors import EngineError
+from kata_console.engine.ids import (  # noqa: F401 (validate_id's home was here)
+    ID_PATTERN,
+    MAX_ID_LENGTH,
+    InvalidIdError,
+    validate_id,
+)
 from kata_console.engine.jsonfile import load_json
 
 #: where a Go runtime keeps its sandboxes (the live default)
@@ -39,32 +45,11 @@ LIVE_ROOT = "/run/vc/sbs"
 PERSIST_FILE = "persist.json"
 CUR_PERSIST_VERSION = 2
 
-#: containerd's identifier rule as Kata enforces it; one character is not enough (`+`)
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-#: an ID becomes one path component, so NAME_MAX bounds it
-MAX_ID_LENGTH = 255
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class PersistError(EngineError):
     """A persist file could not be written or read; the text names the file."""
-
-
-class InvalidIdError(EngineError):
-    """A sandbox or container ID that could escape or break the state directory."""
-
-
-def validate_id(kind: str, value: object) -> str:
-    """Refuse IDs that could escape the state directory (`../x`, `a/b`) or overflow it."""
-    if not isinstance(value, str) or not value:
-        raise InvalidIdError(f"invalid {kind} ID: must be a non-empty string")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidIdError(f"invalid {kind} ID: {len(value)} characters, at most {MAX_ID_LENGTH}")
-    if not ID_PATTERN.fullmatch(value):
-        raise InvalidIdError(
-            f"invalid {kind} ID {json.dumps(value)}: must match {ID_PATTERN.pattern}"
-        )
-    return value
 
 
 # ------------------------------------------------------------------------- Go encodings
