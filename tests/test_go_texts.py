@@ -279,10 +279,10 @@ async def test_sim_waits_and_reads_have_no_deadline(method: str) -> None:
 
 
 async def test_sim_refusals_checks_and_a_dead_agent_read_as_go_prints_them() -> None:
-    agent = SimAgent()
+    agent = SimAgent()  # the same texts as the spawned agent's (test_go_texts_agent.py)
     with pytest.raises(AgentError, match=exact("rpc error: code = FailedPrecondition desc = "
                                                "sandbox not created")):  # fmt: skip
-        await agent.start_container("c1")
+        await agent.create_container(CreateContainerRequest("c1", "c1"))
     await agent.create_sandbox(CreateSandboxRequest("sb1"))
     with pytest.raises(AgentError, match=exact("rpc error: code = NotFound desc = "
                                                "container c9 not found")):  # fmt: skip

@@ -174,7 +174,6 @@ class SimAgent:
             raise _refusal("FAILED_PRECONDITION", "sandbox not created")
 
     def _container(self, container_id: str) -> SimContainer:
-        self._need_sandbox()
         c = self.containers.get(container_id)
         if c is None:
             raise _refusal("NOT_FOUND", f"container {container_id} not found")
