@@ -20,7 +20,12 @@ from kata_console.engine.lifecycle.container import ContainerConfig
 from kata_console.engine.lifecycle.plan import PlanError, parse_plan
 from kata_console.engine.lifecycle.sim import RPC_NAMES, SimAgent
 from kata_console.engine.persist import store
-from kata_console.engine.ports import AgentError, CreateContainerRequest, CreateSandboxRequest
+from kata_console.engine.ports import (
+    AgentError,
+    CreateContainerRequest,
+    CreateSandboxRequest,
+    HypervisorError,
+)
 from tests.enginekit import Kit, exact, overlay_rootfs
 
 SWAPPINESS = "io.katacontainers.container.resource.swappiness"
@@ -300,3 +305,18 @@ async def test_sim_refusals_checks_and_a_dead_agent_read_as_go_prints_them() -> 
         AgentError, match=exact("Failed to Check if grpc server is working: Dead agent")
     ):
         await agent.check()
+
+
+# ------------------------------------------------------------------ monitor.go (sim ports)
+async def test_a_hypervisor_ping_failure_also_marks_the_agent_dead(tmp_path: Path) -> None:
+    """Go's notify marks the agent dead whatever failed; the same tick then pings it."""
+    kit = Kit(tmp_path)
+    await kit.up()
+    watcher = kit.sandbox.monitor(0.01)
+    kit.hypervisor.faults.fail("check", HypervisorError("qmp: no answer"))
+    first = await asyncio.wait_for(watcher.get(), 2)
+    second = await asyncio.wait_for(watcher.get(), 2)
+    await kit.sandbox.stop_monitor()
+    assert first == "failed to ping hypervisor process: qmp: no answer"
+    assert second == ("failed to ping agent: Failed to Check if grpc server is working: Dead agent")
+    assert kit.agent.dead_reason == first

@@ -82,11 +82,11 @@ class Container(ContainerOps):
     def _step(self, description: str) -> Any:
         return self.sandbox.bus.step(description, sandbox=self.sandbox.id, container=self.id)
 
-    def log(self, level: str, message: str, **fields: Any) -> None:
+    def log(self, level: str, message: str, subsystem: str = "container", **fields: Any) -> None:
         self.sandbox.bus.log(
             level,
             message,
-            subsystem="container",
+            subsystem=subsystem,
             sandbox=self.sandbox.id,
             container=self.id,
             **fields,
@@ -244,13 +244,7 @@ class Container(ContainerOps):
                 devices=len(request.devices),
             )
         except BaseException as exc:  # Go: kataAgent.rollbackFailingContainerCreation
-            self.sandbox.bus.log(
-                "error",
-                f"createContainer failed: {exc}",
-                subsystem="kata_agent",
-                sandbox=sb.id,
-                container=self.id,
-            )
+            self.log("error", f"createContainer failed: {exc}", "kata_agent")
             await self._logged("unmountHostMounts()", self._unshare_mounts)
             await self._logged("UnshareRootfs()", self._unshare_rootfs)
             raise

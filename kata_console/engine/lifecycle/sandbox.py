@@ -198,17 +198,32 @@ class Sandbox(ContainerWrappers):
         mode = "ro" if drive.read_only else "rw"
         return f"{verb} block {drive.id} ({driver} {where}) file={drive.file} {mode}"
 
+    def _device_log(self, level: str, message: str, **fields: Any) -> None:
+        """The block driver's own lines (Go logs them in `drivers/block.go`)."""
+        self.bus.log(level, message, subsystem="device", sandbox=self.id, **fields)
+
     async def hotplug_add_device(self, device: Device) -> None:
+        drive = device.drive
+        assert drive is not None
+        driver = device.driver_options.get("block-driver", "")
+        self._device_log(
+            "info", f"Attaching {driver} device", device=device.host_path, VirtPath=drive.virt_path
+        )
         async with self._step(self._drive_text("hotplug", device)):
-            await self.hypervisor.hotplug_add_block(device.drive)
+            await self.hypervisor.hotplug_add_block(drive)
 
     async def hotplug_remove_device(self, device: Device) -> None:
         drive = device.drive
+        self._device_log("info", "Unplugging block device", device=device.host_path)
         if drive is not None and drive.pmem:  # Go logs it and skips the unplug
             self.log("info", E.CANNOT_REMOVE_PMEM, path=drive.file)
             return
-        async with self._step(self._drive_text("unplug", device)):
-            await self.hypervisor.hotplug_remove_block(device.drive)
+        try:
+            async with self._step(self._drive_text("unplug", device)):
+                await self.hypervisor.hotplug_remove_block(drive)
+        except Exception as exc:
+            self._device_log("error", f"Failed to unplug block device: {exc}")
+            raise
 
     # ------------------------------------------------------------------ health monitor
     def monitor(self, interval: float = DEFAULT_CHECK_INTERVAL) -> Watcher:
@@ -314,10 +329,12 @@ class Sandbox(ContainerWrappers):
 
     async def _stop_vm(self, force: bool) -> None:
         """Go `stopVM`: DestroySandbox (error only logged), then the hypervisor."""
+        self.log("info", "Stopping sandbox in the VM")
         try:
             await self._rpc("DestroySandbox", self.agent.destroy_sandbox)
         except Exception as exc:
-            self.log("warning", f"DestroySandbox failed: {exc}")
+            self.log("warning", f"Agent did not stop sandbox: {exc}", sandboxid=self.id)
+        self.log("info", "Stopping VM")
         await self._stop_hypervisor(force)
 
     @operation
@@ -332,6 +349,7 @@ class Sandbox(ContainerWrappers):
                 self._set_state(prev)
                 raise
         await self.save()
+        self.log("info", "Sandbox is started")
 
     @operation
     async def stop(self, force: bool = False) -> None:
@@ -353,7 +371,7 @@ class Sandbox(ContainerWrappers):
             try:
                 await c.delete()
             except Exception as exc:
-                self.log("warning", f"delete container {c.id} failed: {exc}")
+                self.log("debug", f"failed to delete container: {exc}", container=c.id)
         await self.stop_monitor()
         if self.store is not None:
             async with self.bus.step(f"remove {self.store.root}/{self.id}", sandbox=self.id):

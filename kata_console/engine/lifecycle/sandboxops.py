@@ -96,7 +96,9 @@ class ContainerWrappers:
             try:
                 await c.stop(force=True)
             except Exception as stop_exc:
-                self.log("warning", f"rollback stop failed: {stop_exc}", container=c.id)
+                self.log(
+                    "error", f"Could not stop container: {stop_exc}", container=c.id, rollback=True
+                )
             if c.id in self.containers:
                 self.remove_container(c.id)  # its directory goes with the next save
             raise
@@ -107,6 +109,7 @@ class ContainerWrappers:
         c = self.find_container(container_id)
         await c.start()
         await self.save()
+        self.log("info", "Container is started", container=container_id)
         return c
 
     @operation

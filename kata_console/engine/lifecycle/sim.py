@@ -19,19 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import signal as _signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from kata_console.engine import errors as E
 from kata_console.engine.gofmt import status_error
+from kata_console.engine.lifecycle.simvm import Faults, SimFsShare, SimHypervisor
 from kata_console.engine.ports import (
     AgentError,
     CreateContainerRequest,
     CreateSandboxRequest,
     GuestDetails,
-    HypervisorError,
 )
+
+__all__ = ["Faults", "SimAgent", "SimFsShare", "SimHypervisor"]
 
 #: Kata `getReqContext` defaults; None = no deadline
 DEFAULT_CREATE_CONTAINER_TIMEOUT = 60.0
@@ -58,40 +60,6 @@ RPC_NAMES = {
     "remove_stale_virtiofs_share_mounts": "RemoveStaleVirtiofsShareMounts",
     "read_stdout": "ReadStdout",
 }
-
-
-@dataclass
-class _Fault:
-    error: BaseException | None
-    times: int | None  # None: every call
-    delay: float = 0.0
-
-
-class Faults:
-    """Per-method fault injection: fail the next `times` calls, or stall them."""
-
-    def __init__(self) -> None:
-        self._faults: dict[str, list[_Fault]] = {}
-
-    def fail(self, method: str, error: BaseException, times: int | None = 1) -> None:
-        self._faults.setdefault(method, []).append(_Fault(error, times))
-
-    def stall(self, method: str, seconds: float, times: int | None = 1) -> None:
-        self._faults.setdefault(method, []).append(_Fault(None, times, seconds))
-
-    def clear(self) -> None:
-        self._faults.clear()
-
-    def take(self, method: str) -> _Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.times is not None:
-            fault.times -= 1
-            if fault.times <= 0:
-                queue.pop(0)
-        return fault
 
 
 @dataclass
@@ -331,106 +299,3 @@ class SimAgent:
 def _refusal(code: str, message: str) -> AgentError:
     """The agent answered with an error status: Go's runtime prints it as grpc-go does."""
     return AgentError(status_error(code, message), code)
-
-
-class SimHypervisor:
-    """Test double for the VM (QEMU cannot run here); see the module doc. Drives must be
-    plugged into a started VM; virtio-blk hot-plugs get a PCI path `02/<slot>` as QEMU's
-    bridge would give them."""
-
-    def __init__(self, block_driver: str = "virtio-scsi") -> None:
-        self.block_driver = block_driver
-        self.faults = Faults()
-        self.calls: list[tuple[str, str]] = []
-        self.sandbox_id: str | None = None
-        self.running = False
-        self.plugged: dict[str, Any] = {}
-        self._slots: dict[str, int] = {}
-
-    async def _enter(self, method: str, arg: str = "") -> None:
-        self.calls.append((method, arg))
-        fault = self.faults.take(method)
-        if fault is None:
-            return
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.error is not None:
-            raise fault.error
-
-    async def start_vm(self, sandbox_id: str) -> None:
-        await self._enter("start_vm", sandbox_id)
-        self.sandbox_id, self.running = sandbox_id, True
-
-    async def stop_vm(self) -> None:
-        await self._enter("stop_vm")
-        self.running = False
-        self.plugged.clear()
-        self._slots.clear()
-
-    async def check(self) -> None:
-        """Go `kataAgent.check`: a missed deadline as it is, anything else wrapped."""
-        try:
-            await self._enter("check")
-        except AgentError as exc:
-            if exc.code == "DEADLINE_EXCEEDED" and str(exc) == E.deadline_text("Check"):
-                raise
-            raise AgentError(E.CHECK_FAILED % exc, exc.code) from None
-        if not self.running:
-            raise HypervisorError("sim hypervisor: VM not running")
-
-    async def hotplug_add_block(self, drive: Any) -> None:
-        await self._enter("hotplug_add_block", drive.id)
-        if not self.running:
-            raise HypervisorError("sim hypervisor: VM not running")
-        if drive.id in self.plugged:
-            raise HypervisorError(f"Duplicate ID 'virtio-{drive.id}' for device")
-        if self.block_driver == "virtio-blk":
-            slot = next(s for s in range(1, 32) if s not in self._slots.values())
-            self._slots[drive.id] = slot
-            drive.pci_path = f"02/{slot:02x}"
-        self.plugged[drive.id] = drive
-
-    async def hotplug_remove_block(self, drive: Any) -> None:
-        await self._enter("hotplug_remove_block", drive.id)
-        if drive.id not in self.plugged:
-            raise HypervisorError(f"Device 'virtio-{drive.id}' not found")
-        del self.plugged[drive.id]
-        self._slots.pop(drive.id, None)
-
-    def agent_url(self) -> str:
-        return f"sim://{self.sandbox_id or ''}"
-
-    def facts(self) -> Sequence[tuple[str, str]]:
-        return [
-            ("hypervisor", "sim (in-process test double, no VM)"),
-            ("vm", "running" if self.running else "stopped"),
-            ("plugged drives", str(len(self.plugged))),
-        ]
-
-
-class SimFsShare:
-    """Records rootfs/mount sharing instead of bind-mounting (the console never mounts)."""
-
-    def __init__(self) -> None:
-        self.faults = Faults()
-        self.shared: dict[tuple[str, str], str] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    async def _enter(self, method: str, container_id: str) -> None:
-        self.calls.append((method, container_id))
-        fault = self.faults.take(method)
-        if fault is not None and fault.error is not None:
-            raise fault.error
-
-    async def share_rootfs(self, sandbox_id: str, container_id: str, source: str) -> str:
-        await self._enter("share_rootfs", container_id)
-        path = f"/run/kata-containers/shared/sandboxes/{sandbox_id}/mounts/{container_id}/rootfs"
-        self.shared[(sandbox_id, container_id)] = path
-        return path
-
-    async def unshare_rootfs(self, sandbox_id: str, container_id: str) -> None:
-        await self._enter("unshare_rootfs", container_id)
-        self.shared.pop((sandbox_id, container_id), None)
-
-    async def unshare_mounts(self, sandbox_id: str, container_id: str) -> None:
-        await self._enter("unshare_mounts", container_id)
