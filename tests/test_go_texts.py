@@ -109,6 +109,10 @@ async def test_swap_annotations_land_in_the_resources_as_go_stores_them(tmp_path
     assert containers["c1"].config.resources == {"memory": {"swappiness": 60, "swap": -(2**63)}}
     assert containers["c2"].config.resources == {"memory": {"swap": 1 << 30}}
     assert containers["c3"].config.resources == {}
+    # ... and reach the guest in the OCI spec, which shares them (initConfigResourcesMemory)
+    oci = kit.agent.containers["c1"].request.oci  # type: ignore[union-attr]
+    assert oci["linux"]["resources"]["memory"] == {"swappiness": 60, "swap": -(2**63)}
+    assert "linux" not in kit.agent.containers["c3"].request.oci  # type: ignore[union-attr]
 
 
 async def test_update_names_the_state_in_lower_case(tmp_path: Path) -> None:

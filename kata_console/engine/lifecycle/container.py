@@ -232,7 +232,9 @@ class Container(ContainerOps):
             exec_id=self.id,
             storages=storages,
             devices=guest.agent_devices(pairs, driver),
-            oci=guest.oci_spec(self.id, root, self.config.annotations),
+            oci=guest.oci_spec(
+                self.id, root, self.config.annotations, self.config.resources.get("memory")
+            ),
         )
         try:
             await self._rpc(
