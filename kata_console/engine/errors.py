@@ -1,8 +1,10 @@
 """Engine error classes and the Go runtime's error texts, kept verbatim in one place.
 
 Operators grep logs for these texts and compare what kata-console says with what the
-shim said, so they are copied byte for byte from `virtcontainers` (kata-engine.md §1, §2)
-and never rephrased. Texts with `%` placeholders are Python format strings here.
+shim said, so they are copied byte for byte from upstream main (`virtcontainers`
+container.go, sandbox.go, kata_agent.go, monitor.go, `pkg/device`, `pkg/katautils`) and
+never rephrased. Texts with `%` placeholders are Python format strings here; where Go
+formats with `%q` the caller quotes with `gofmt.go_quote`. The few texts of our own say so.
 """
 
 from __future__ import annotations

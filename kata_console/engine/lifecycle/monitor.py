@@ -2,8 +2,8 @@
 
 Every `interval` (Go: 5 s) it pings the hypervisor, then the agent (`Check`). A failure
 is wrapped (`failed to ping hypervisor process: <err>`, `failed to ping agent: <err>`),
-logged as Go logs it (warning `notify on errors`, logrus's `error` field rendered after
-the message as everywhere in the engine: `notify on errors: <err>`), marks the agent dead (Go `markDead`:
+logged as Go logs it (warning `notify on errors`; logrus's `error` field is rendered
+after the message, as everywhere in the engine), marks the agent dead (Go `markDead`:
 every later RPC fails with `Dead agent`) and is sent to every watcher, whose queue holds
 128 errors as Go's channel does. Go's shim starts it once the sandbox runs
 (`Sandbox.Monitor`) and `Sandbox.Delete` stops it; whoever plays the shim decides what a
