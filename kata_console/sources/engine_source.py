@@ -382,8 +382,9 @@ class EngineSource:
 
     def _watch(self, sb: Sandbox) -> None:
         """What Go's shim does once a sandbox started (`watchSandbox`): wait on the health
-        monitor. Go's shim then stops and deletes the sandbox; the console only says what
-        it concluded, and keeps the sandbox for the operator to look at."""
+        monitor. On an error Go's shim stops and deletes the sandbox, and the delete stops
+        the monitor; the console stops the monitor too (it would otherwise notify every
+        interval), says what it concluded, and keeps the sandbox for the operator to see."""
         if sb.id in self._watches:
             return
         watcher = sb.monitor(self.health_interval)
@@ -391,6 +392,7 @@ class EngineSource:
         async def watch() -> None:
             error = await watcher.get()
             if error is not None:
+                await sb.stop_monitor()
                 self._agent_dead(sb.id, error)
 
         self._watches[sb.id] = asyncio.get_running_loop().create_task(watch())
