@@ -35,7 +35,6 @@ async def make_agent(
     faults: Sequence[str] = (),
     on_rpc: Callable[[str, str, float], None] | None = None,
     on_dead: Callable[[str], None] | None = None,
-    health_interval: float = 5.0,
 ) -> tuple[Agent, AgentCloser]:
     """The agent for `spec` and the coroutine that closes it.
 
@@ -59,7 +58,6 @@ async def make_agent(
         "check_timeout": check_timeout,
         "on_rpc": on_rpc,
         "on_dead": on_dead,
-        "health_interval": health_interval,  # Kata's monitor: Check every 5 s
     }
     if spec == "spawn":
         from backends.agent.spawn import spawn_agent

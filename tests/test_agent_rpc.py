@@ -151,9 +151,13 @@ async def test_delays_within_and_beyond_the_deadline(agent: SpawnedAgent) -> Non
             with pytest.raises(AgentError) as info:
                 await c.create_container(CreateContainerRequest("c2", "c2"))
             assert (str(info.value), info.value.code) == (
-                "CreateContainerRequest timed out", "DEADLINE_EXCEEDED",
-            )  # fmt: skip
-            with pytest.raises(AgentError, match=r"^StatsContainerRequest timed out$"):
+                "rpc error: code = DeadlineExceeded desc = CreateContainerRequest timed out",
+                "DEADLINE_EXCEEDED",
+            )
+            with pytest.raises(
+                AgentError,
+                match=r"^rpc error: code = DeadlineExceeded desc = StatsContainerRequest timed out$",
+            ):
                 await c.stats_container("c1")
             assert await ctl.clear_faults() == []
             await asyncio.sleep(0.4)  # past the delay: the abandoned request never acted
@@ -239,39 +243,44 @@ async def test_stats_grow_and_exec_stdin_echoes(client: AgentClient) -> None:
     assert await client.wait_process("c1", "sh-1") == 143
 
 
-async def test_health_failure_marks_the_agent_dead(agent: SpawnedAgent) -> None:
+async def test_a_dead_agent_fails_every_call_at_once(agent: SpawnedAgent) -> None:
     deaths: list[str] = []
-    c = agent.client(health_interval=0.05, on_dead=deaths.append)
+    c = agent.client(on_dead=deaths.append)
     try:
         await _sandbox_with_container(c)
-        await asyncio.sleep(0.2)
-        assert not c.dead  # healthy checks keep it alive
-        async with agent.control() as ctl:
-            await ctl.set_faults("Check=error:UNAVAILABLE:guest hung")
-            for _ in range(100):
-                if c.dead:
-                    break
-                await asyncio.sleep(0.02)
-            await ctl.clear_faults()
-        assert deaths == ["health check failed: agent unavailable (guest hung)"]
+        c.mark_dead("failed to ping agent: ...")
+        c.mark_dead("again")  # idempotent: one notice
+        assert deaths == ["failed to ping agent: ..."]
         began = time.monotonic()
         with pytest.raises(AgentError) as info:
             await c.start_container("c1")
         assert (str(info.value), info.value.code) == ("Dead agent", "UNAVAILABLE")
+        with pytest.raises(AgentError) as info:
+            await c.check()
+        assert str(info.value) == "Failed to Check if grpc server is working: Dead agent"
         assert time.monotonic() - began < 0.05
     finally:
         await c.close()
 
 
 async def test_dial_timeout_when_nothing_listens(run_dir: Path) -> None:
+    """Go's unix-socket dialer text; Go's `connect` then marks the agent dead for good."""
     run_dir.mkdir(mode=0o700)
     c = connect(f"unix://{run_dir}/agent.sock", dial_timeout=0.3)
     began = time.monotonic()
+    dial = (
+        "rpc error: code = DeadlineExceeded desc = "
+        f"timed out connecting to remote sock: {run_dir}/agent.sock"
+    )
     try:
-        with pytest.raises(AgentError, match="failed to dial") as info:
-            await c.check()
-        assert info.value.code == "UNAVAILABLE"
+        with pytest.raises(AgentError) as info:
+            await c.start_container("c1")
+        assert (str(info.value), info.value.code) == (dial, "DEADLINE_EXCEEDED")
         assert 0.25 < time.monotonic() - began < 2.0
+        assert c.dead_reason == dial
+        with pytest.raises(AgentError) as info:
+            await c.check()
+        assert str(info.value) == "Failed to Check if grpc server is working: Dead agent"
     finally:
         await c.close()
 

@@ -86,7 +86,7 @@ def expected(op: str, s: str, c: str) -> str | None:
             (s != "running", not_running),
             (
                 c not in ("running", "ready"),
-                f"Container({c}) not running or ready, impossible to update",
+                f"container({c}) not running or ready, impossible to update",
             ),
         ],
         "stats": [(s != "running", not_running)],
@@ -204,10 +204,10 @@ async def test_force_stop_continues_past_every_failing_step(tmp_path: Path) -> N
     assert kit.sandbox.containers["c1"].state == "stopped"
     ends = [e for e in kit.events if e.kind == "step.end" and e.error]
     assert [e.error for e in ends] == [
-        "guest says no",
+        "rpc error: code = Internal desc = guest says no",
         "busy",
         "busy",
-        "nope",
+        "rpc error: code = Internal desc = nope",
         "device_del timed out",
     ]
     warnings = [e.text for e in kit.events if e.kind == "log" and e.level == "warning"]
@@ -225,7 +225,7 @@ async def test_stop_without_force_returns_the_first_error(tmp_path: Path) -> Non
     await kit.sandbox.start_container("c1")
     kit.agent.faults.fail("remove_container", AgentError("guest says no", "INTERNAL"))
     mark = kit.mark()
-    with pytest.raises(AgentError, match=exact("guest says no")):
+    with pytest.raises(AgentError, match=exact("rpc error: code = Internal desc = guest says no")):
         await kit.sandbox.stop_container("c1")
     assert kit.sandbox.containers["c1"].state == "running"
     assert kit.steps_since(mark)[-1] == 'RPC RemoveContainer{container_id="c1", timeout=0}'
@@ -239,7 +239,7 @@ async def test_start_failure_is_rolled_back_by_force_stop(tmp_path: Path) -> Non
     kit.agent.faults.fail("start_container", AgentError('exec: "/app": not found', "INTERNAL"))
     with pytest.raises(AgentError) as info:
         await kit.sandbox.start_container("c1")
-    assert str(info.value) == 'exec: "/app": not found'
+    assert str(info.value) == 'rpc error: code = Internal desc = exec: "/app": not found'
     assert kit.sandbox.containers["c1"].state == "stopped"
     assert kit.sandbox.device_rows() == [] and kit.hypervisor.plugged == {}
     assert ("remove_container", {"container_id": "c1", "timeout": 0}) in kit.agent.calls
@@ -251,10 +251,10 @@ async def test_create_failure_rolls_back_devices_to_where_they_were(tmp_path: Pa
     await kit.container("c1", 1, 2)  # shared layer 1 plugged and referenced once
     before = [r.to_dict() for r in kit.sandbox.device_rows()]
     indexes = set(kit.sandbox.block_index_map)
-    kit.agent.faults.fail(
-        "create_container", AgentError("CreateContainerRequest timed out", "DEADLINE_EXCEEDED")
-    )
-    with pytest.raises(AgentError, match=exact("CreateContainerRequest timed out")):
+    kit.agent.faults.fail("create_container", AgentError("no space left", "RESOURCE_EXHAUSTED"))
+    with pytest.raises(
+        AgentError, match=exact("rpc error: code = ResourceExhausted desc = no space left")
+    ):
         await kit.container("c2", 3, 1)
     assert [r.to_dict() for r in kit.sandbox.device_rows()] == before
     assert kit.sandbox.block_index_map == indexes
@@ -336,7 +336,7 @@ async def test_create_container_deadline(tmp_path: Path) -> None:
     with pytest.raises(AgentError) as info:
         await kit.container("c1", 1)
     assert (str(info.value), info.value.code) == (
-        "CreateContainerRequest timed out",
+        "rpc error: code = DeadlineExceeded desc = CreateContainerRequest timed out",
         "DEADLINE_EXCEEDED",
     )
     assert kit.sandbox.device_rows() == []
@@ -372,7 +372,12 @@ async def test_annotations_are_checked(tmp_path: Path) -> None:
     kit = Kit(tmp_path)
     await kit.up()
     key = "io.katacontainers.container.resource.swappiness"
-    with pytest.raises(E.PreconditionError, match=exact("swapiness should not bigger than 200")):
+    with pytest.raises(
+        E.PreconditionError,
+        match=exact(
+            f"Invalid container configuration Annotations {key} swapiness should not bigger than 200"
+        ),
+    ):
         await kit.sandbox.create_container(
             ContainerConfig("c1", overlay_rootfs("c1"), annotations={key: "300"})
         )

@@ -129,7 +129,15 @@ async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_work
                 break
         assert app.sandbox("sb-web").agent_health == "dead"
         assert app.sandbox("sb-batch").agent_health == "ok"
-        assert any(line.text.startswith("agent marked dead") for line in source.logs())
+        texts = [(line.source, line.text) for line in source.logs()]
+        conclusion = next(t for src, t in texts if src == "console" and "treating the agent" in t)
+        assert conclusion.startswith(  # the console's own words, then Go's monitor text
+            "kata-console: treating the agent as dead: failed to ping agent: "
+            "Failed to Check if grpc server is working: rpc error: code = Unavailable desc = "
+        )
+        await pilot.pause(0.7)  # three more intervals: the console stopped that monitor
+        notes = [line for line in source.logs() if line.text.startswith("notify on errors: ")]
+        assert len(notes) == 1 and "failed to ping agent: " in notes[0].text
         await pilot.press("enter")  # the UI still drills down
         await pilot.pause(0.2)
         assert "sb-web" in str(app.screen.query_one("Breadcrumb").render())

@@ -129,7 +129,11 @@ async def test_agent_killed_during_start_rolls_back(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("delay_ms", "error"), [(100, None), (1500, "CreateContainerRequest timed out")]
+    ("delay_ms", "error"),
+    [
+        (100, None),
+        (1500, "rpc error: code = DeadlineExceeded desc = CreateContainerRequest timed out"),
+    ],
 )
 async def test_create_container_deadline(tmp_path: Path, delay_ms: int, error: str | None) -> None:
     rig = await make_rig(

@@ -100,7 +100,8 @@ def test_precondition_walkthrough(capsys: pytest.CaptureFixture[str]) -> None:
     for text in (
         "Duplicated container: c1",
         "Invalid container configuration",
-        "swapiness should not bigger than 200",
+        "Invalid container configuration Annotations "
+        "io.katacontainers.container.resource.swappiness swapiness should not bigger than 200",
         "Sandbox not running, impossible to start the container",
         "Sandbox not running, impossible to pause the container",
         "Sandbox not running, impossible to enter the container",
@@ -113,7 +114,7 @@ def test_precondition_walkthrough(capsys: pytest.CaptureFixture[str]) -> None:
         "Sandbox not ready, paused or stopped, impossible to delete",
         "Container not running, impossible to pause",
         "Container not ready or running, impossible to enter",
-        "Container(paused) not running or ready, impossible to update",
+        "container(paused) not running or ready, impossible to update",
         "Container not ready, running or paused, impossible to signal the container",
         "Sandbox not ready or running, impossible to signal the container",
     ):
@@ -128,7 +129,10 @@ def test_human_output_is_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0].split() == ["#", "OP", "ID", "RESULT", "SANDBOX", "CONTAINER", "ERROR"]
     assert "12 ops, 2 failed" in lines
     assert any(line.split()[:2] == ["DEVICE", "KIND"] for line in lines)
-    assert 'FAILED  running  stopped    exec: "/app": stat /app: no such file or directory' in out
+    assert (
+        "FAILED  running  stopped    rpc error: code = Internal desc = "
+        'exec: "/app": stat /app: no such file or directory'
+    ) in out
 
 
 def test_events_flag(capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,9 +168,18 @@ def test_state_dir_keeps_persist_files(capsys: pytest.CaptureFixture[str], tmp_p
         ),
         (
             {"sandbox": {"id": "sb1"}, "ops": [{"op": "start_container", "id": "../x"}]},
-            "ops[0] (start_container): invalid container ID",
+            'ops[0] (start_container): invalid container/sandbox ID (should match "^[a-zA-Z0-9]'
+            '[a-zA-Z0-9_.-]+$")',
         ),
-        ({"sandbox": {"id": "a/b"}, "ops": []}, "sandbox: invalid sandbox ID"),
+        (
+            {"sandbox": {"id": "a/b"}, "ops": []},
+            'sandbox: invalid container/sandbox ID (should match "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")',
+        ),
+        (
+            {"sandbox": {"id": "sb1", "block_device_driver": "virtio-foo"}, "ops": []},
+            "sandbox: Invalid hypervisor block storage driver virtio-foo specified (supported "
+            "drivers: [virtio-scsi virtio-blk virtio-mmio nvdimm virtio-blk-ccw])",
+        ),
         (
             {"sandbox": {"id": "sb1"}, "ops": [{"op": "stop_sandbox", "force": "yes"}]},
             'ops[0] (stop_sandbox): field "force" must be a boolean',

@@ -38,10 +38,10 @@ async def test_create_boots_the_vm_then_talks_to_the_agent(tmp_path: Path) -> No
 
 async def test_failed_create_stops_the_vm_and_deletes(tmp_path: Path) -> None:
     kit = Kit(tmp_path)
-    kit.agent.faults.fail(
-        "create_sandbox", AgentError("CreateSandboxRequest timed out", "DEADLINE_EXCEEDED")
-    )
-    with pytest.raises(AgentError, match=exact("CreateSandboxRequest timed out")):
+    kit.agent.request_timeout = 0.01
+    kit.agent.faults.stall("create_sandbox", 5.0)
+    text = "rpc error: code = DeadlineExceeded desc = CreateSandboxRequest timed out"
+    with pytest.raises(AgentError, match=exact(text)):
         await kit.sandbox.create()
     # CreateSandbox is part of Go's startVM: its failure only stops the VM (no guest
     # sandbox exists to destroy), then the deferred Delete runs.
@@ -62,7 +62,7 @@ async def test_failure_after_start_vm_destroys_the_guest_sandbox_and_stops_the_v
 ) -> None:
     kit = Kit(tmp_path)
     kit.agent.faults.fail("get_guest_details", AgentError("boom", "INTERNAL"))
-    with pytest.raises(AgentError, match=exact("boom")):
+    with pytest.raises(AgentError, match=exact("rpc error: code = Internal desc = boom")):
         await kit.sandbox.create()
     assert kit.steps()[-4:] == [
         "RPC GetGuestDetails{}",

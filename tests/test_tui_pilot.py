@@ -67,7 +67,8 @@ async def test_agent_dead_badge_in_the_table() -> None:
     app = make_app()
     async with app.run_test(size=SIZE):
         table = app.screen.query_one("#sandboxes", ResourceTable)
-        assert table.get_cell("sb-legacy", "agent").plain.strip() == "DEAD"
+        # the console's own conclusion, and said to be: Kata shows no such agent state
+        assert table.get_cell("sb-legacy", "agent").plain.strip() == "DEAD  (console check)"
         assert table.get_cell("sb-web", "agent").plain == "ok"
 
 

@@ -211,7 +211,8 @@ async def test_agent_killed_mid_start_shows_error_and_rollback() -> None:
             steps = [s for s in source.progress.steps if s.op_index == 3]
             start, *rollback = steps
             assert start.text == 'RPC StartContainer{container_id="c1"}'
-            assert start.status == "UNAVAILABLE" and "agent unavailable" in (start.error or "")
+            assert start.status == "UNAVAILABLE"
+            assert (start.error or "").startswith("rpc error: code = Unavailable desc = ")
             names = [s.text.split("{")[0] for s in rollback]
             assert names[:3] == ["RPC SignalProcess", "RPC WaitProcess", "RPC RemoveContainer"]
             assert all(s.rollback for s in rollback)
@@ -219,7 +220,9 @@ async def test_agent_killed_mid_start_shows_error_and_rollback() -> None:
             # the timeline shows the error in red, on its own line under the step
             timeline = screen.query_one(StepTimeline)
             cell = timeline.get_cell(str(start.step), "text")
-            assert isinstance(cell, Text) and "✗ agent unavailable" in cell.plain
+            assert (
+                isinstance(cell, Text) and "✗ rpc error: code = Unavailable desc = " in cell.plain
+            )
             assert "red" in str(cell.spans[0].style)
             rb = timeline.get_cell(str(rollback[0].step), "text")
             assert isinstance(rb, Text) and rb.plain.startswith("↳ RPC SignalProcess")

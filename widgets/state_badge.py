@@ -28,10 +28,16 @@ def state_text(state: str) -> Text:
     return Text(f"● {label}", style=STATE_STYLES.get(state, "bold magenta"))
 
 
+#: a dead agent is the console's conclusion from its health check, not a state Kata shows
+DEAD_BY = "(console check)"
+
+
 def health_text(health: str) -> Text:
-    """Agent health: `ok`, a red `DEAD`, or a dim `unknown`."""
-    label = "DEAD" if health == "dead" else health
-    return Text(f" {label} " if health == "dead" else label, style=HEALTH_STYLES.get(health, "dim"))
+    """Agent health: `ok`, a red `DEAD` marked as the console's own conclusion, or a dim
+    `unknown`."""
+    if health == "dead":
+        return Text.assemble((" DEAD ", HEALTH_STYLES["dead"]), " ", (DEAD_BY, "dim"))
+    return Text(health, style=HEALTH_STYLES.get(health, "dim"))
 
 
 class StateBadge(Static):

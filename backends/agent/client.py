@@ -1,15 +1,19 @@
 """The engine's agent client: the `Agent` port over gRPC, with Kata's client semantics.
 
-Mirrors the Go runtime's `kataAgent.sendReq` (kata-engine.md §5): the channel is dialled
-lazily on the first call (within `dial_timeout`), each request gets the deadline
-`getReqContext` would give it (CreateContainer `create_container_timeout`, Check 30 s,
-WaitProcess and GetOOMEvent none, everything else 60 s), a missed deadline reads
-`<Name>Request timed out`, and once the health monitor has seen a failed Check the agent
-is dead and every later call fails at once with `Dead agent`.
+Mirrors the Go runtime's `kataAgent` (kata-engine.md §5): the channel is dialled lazily
+on the first call (within `dial_timeout`; a failed dial marks the agent dead, as Go's
+`connect` does), each request gets the deadline `getReqContext` would give it
+(CreateContainer `create_container_timeout`, Check 30 s, WaitProcess and GetOOMEvent
+none, ReadStdout/ReadStderr none, everything else 60 s), and errors read as Go prints
+them: a missed deadline `rpc error: code = DeadlineExceeded desc = <Name>Request timed
+out` (with Go's irregular names), an agent's error status `rpc error: code = <Code> desc
+= <message>`, a failed Check `Failed to Check if grpc server is working: <err>`, and
+once the agent is marked dead (`mark_dead`, by the sandbox's health monitor) every call
+fails at once with `Dead agent`.
 
 The client emits no step events (the engine wraps each call in its own); it reports
 each call's method, status and latency to `on_rpc`, for the step view's timings.
-Background calls (health monitor Checks, `stdout_lines` reads) are not reported there.
+`stdout_lines` reads are not reported there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from google.protobuf.message import Message
 
 from backends.agent import convert
 from backends.agent.generated import agent_pb2, agent_pb2_grpc, health_pb2, health_pb2_grpc, oci_pb2
+from kata_console.engine import errors as E
+from kata_console.engine.gofmt import status_error
 from kata_console.engine.ports import (
     AgentError,
     CreateContainerRequest,
@@ -36,8 +42,10 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_CREATE_CONTAINER_TIMEOUT = 60.0
 DEFAULT_CHECK_TIMEOUT = 30.0
 DEFAULT_DIAL_TIMEOUT = 30.0
-DEFAULT_HEALTH_INTERVAL = 5.0
-DEAD_AGENT = "Dead agent"
+DEAD_AGENT = E.DEAD_AGENT
+#: what grpc core says when the call's own deadline passed (an agent may also answer
+#: DEADLINE_EXCEEDED itself, which Go reports as it came)
+_LOCAL_DEADLINE = "Deadline Exceeded"
 
 OnRpc = Callable[[str, str, float], None]
 OnDead = Callable[[str], None]
@@ -47,10 +55,9 @@ class AgentClient:
     """Implements `kata_console.engine.ports.Agent` against an agent at `url`.
 
     `on_rpc(method, code, seconds)`: after every reported call, `code` "OK" or a gRPC
-    status name. `on_dead(reason)`: once, when the agent is marked dead. The health
-    monitor starts when `create_sandbox` succeeds and stops at `destroy_sandbox`/`close`
-    (`health_interval=None` disables it). `create_container_timeout=0` gives a 0 s
-    deadline, as an omitted setting does in Kata.
+    status name. `on_dead(reason)`: once, when the agent is marked dead (a failed dial,
+    or `mark_dead` from the sandbox's health monitor). `create_container_timeout=0` gives
+    a 0 s deadline, as an omitted setting does in Kata.
     """
 
     def __init__(
@@ -61,7 +68,6 @@ class AgentClient:
         dial_timeout: float = DEFAULT_DIAL_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         check_timeout: float = DEFAULT_CHECK_TIMEOUT,
-        health_interval: float | None = DEFAULT_HEALTH_INTERVAL,
         on_rpc: OnRpc | None = None,
         on_dead: OnDead | None = None,
     ) -> None:
@@ -70,7 +76,6 @@ class AgentClient:
         self.dial_timeout = dial_timeout
         self.request_timeout = request_timeout
         self.check_timeout = check_timeout
-        self.health_interval = health_interval
         self.on_rpc = on_rpc
         self.on_dead = on_dead
         self.dead_reason: str | None = None
@@ -78,7 +83,6 @@ class AgentClient:
         self._agent: Any = None
         self._health: Any = None
         self._dial_lock: asyncio.Lock | None = None
-        self._monitor: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -87,7 +91,8 @@ class AgentClient:
         return self.dead_reason is not None
 
     def mark_dead(self, reason: str) -> None:
-        """Later calls fail fast with `Dead agent` (Kata's `markDead`); idempotent."""
+        """Kata's `markDead`: later calls fail fast with `Dead agent`; idempotent. Go also
+        disconnects; the channel is dropped at `close` (a call in flight keeps its own)."""
         if self.dead_reason is not None:
             return
         self.dead_reason = reason
@@ -107,10 +112,11 @@ class AgentClient:
                 await asyncio.wait_for(channel.channel_ready(), self.dial_timeout)
             except TimeoutError:
                 await channel.close(None)
-                raise AgentError(
-                    f"failed to dial the agent at {self.url} within {self.dial_timeout:g}s",
-                    "UNAVAILABLE",
-                ) from None
+                # Go's unix-socket dialer (`RemoteSockDialer`) says this; its `connect`
+                # then marks the agent dead for good
+                text = status_error("DEADLINE_EXCEEDED", E.DIAL_TIMEOUT % _socket_path(self.url))
+                self.mark_dead(text)
+                raise AgentError(text, "DEADLINE_EXCEEDED") from None
             except BaseException:
                 await channel.close(None)
                 raise
@@ -119,14 +125,14 @@ class AgentClient:
             self._health = health_pb2_grpc.HealthStub(channel)
 
     @staticmethod
-    def _error(request: Message, exc: grpc.aio.AioRpcError) -> AgentError:
+    def _error(method: str, exc: grpc.aio.AioRpcError) -> AgentError:
+        """Go's text for a failed call: its own missed deadline as `kataAgent` rewrites
+        it, anything else as the status the agent (or the transport) gave."""
         code = exc.code().name
-        details = exc.details() or code
-        if code == "DEADLINE_EXCEEDED":
-            return AgentError(f"{request.DESCRIPTOR.name} timed out", code)
-        if code == "UNAVAILABLE":
-            return AgentError(f"agent unavailable ({details})", code)
-        return AgentError(details, code)
+        details = exc.details() or ""
+        if code == "DEADLINE_EXCEEDED" and details == _LOCAL_DEADLINE:
+            return AgentError(E.deadline_text(method), code)
+        return AgentError(status_error(code, details), code)
 
     async def _call(
         self,
@@ -148,7 +154,7 @@ class AgentClient:
             return await getattr(stub, method)(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             code = exc.code().name
-            raise self._error(request, exc) from None
+            raise self._error(method, exc) from None
         except AgentError as exc:
             code = exc.code
             raise
@@ -159,38 +165,16 @@ class AgentClient:
             if report and self.on_rpc is not None:
                 self.on_rpc(method, code, time.perf_counter() - started)
 
-    # ------------------------------------------------------------------ health
-
-    def start_health_monitor(self) -> None:
-        """Check every `health_interval` s; a failure marks the agent dead (idempotent)."""
-        if self.health_interval is None or (self._monitor and not self._monitor.done()):
-            return
-        self._monitor = asyncio.get_running_loop().create_task(self._watch(self.health_interval))
-
-    async def stop_health_monitor(self) -> None:
-        task, self._monitor = self._monitor, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _watch(self, interval: float) -> None:
-        while self.dead_reason is None:
-            await asyncio.sleep(interval)
-            try:
-                await self._call(
-                    "Check",
-                    health_pb2.CheckRequest(),
-                    self.check_timeout,
-                    health=True,
-                    report=False,
-                )
-            except AgentError as exc:
-                self.mark_dead(f"health check failed: {exc}")
-
     # ------------------------------------------------------------------ Agent port
 
     async def check(self) -> None:
-        await self._call("Check", health_pb2.CheckRequest(), self.check_timeout, health=True)
+        """Go `kataAgent.check`: a missed deadline as it is, anything else wrapped."""
+        try:
+            await self._call("Check", health_pb2.CheckRequest(), self.check_timeout, health=True)
+        except AgentError as exc:
+            if str(exc) == E.deadline_text("Check"):
+                raise
+            raise AgentError(E.CHECK_FAILED % exc, exc.code) from None
 
     async def version(self) -> tuple[str, str]:
         """(grpc_version, agent_version) from `grpc.Health/Version`."""
@@ -199,15 +183,9 @@ class AgentClient:
 
     async def create_sandbox(self, request: CreateSandboxRequest) -> None:
         await self._call("CreateSandbox", convert.create_sandbox(request), self.request_timeout)
-        self.start_health_monitor()
 
     async def destroy_sandbox(self) -> None:
-        try:
-            await self._call(
-                "DestroySandbox", agent_pb2.DestroySandboxRequest(), self.request_timeout
-            )
-        finally:
-            await self.stop_health_monitor()
+        await self._call("DestroySandbox", agent_pb2.DestroySandboxRequest(), self.request_timeout)
 
     async def get_guest_details(self) -> GuestDetails:
         req = agent_pb2.GuestDetailsRequest(mem_block_size=True, mem_hotplug_probe=True)
@@ -277,7 +255,8 @@ class AgentClient:
     async def read_stdout(
         self, container_id: str, exec_id: str, length: int, *, report: bool = True
     ) -> bytes:
-        """Blocks until output is there; b"" at EOF (the process exited, output drained)."""
+        """Blocks until output is there, without a deadline (Go reads with the agent's own
+        context, not `getReqContext`); b"" at EOF (the process exited, output drained)."""
         return await self._read("ReadStdout", container_id, exec_id, length, report)
 
     async def read_stderr(self, container_id: str, exec_id: str, length: int) -> bytes:
@@ -286,7 +265,7 @@ class AgentClient:
     async def _read(self, method: str, cid: str, eid: str, length: int, report: bool) -> bytes:
         req = agent_pb2.ReadStreamRequest(container_id=cid, exec_id=eid, len=length)
         try:
-            return bytes((await self._call(method, req, self.request_timeout, report=report)).data)
+            return bytes((await self._call(method, req, None, report=report)).data)
         except AgentError as exc:
             if exc.code == "OUT_OF_RANGE":
                 return b""
@@ -304,15 +283,12 @@ class AgentClient:
         self, container_id: str, exec_id: str = "", chunk: int = 32 * 1024
     ) -> AsyncIterator[str]:
         """Lines of a process's stdout as they are written, for a live log pane; ends at
-        EOF or when the container is gone. A quiet process (a read outliving its 60 s
-        deadline) just reads again. Reads are not reported to `on_rpc`."""
+        EOF or when the container is gone. Reads are not reported to `on_rpc`."""
         pending = b""
         while True:
             try:
                 data = await self.read_stdout(container_id, exec_id, chunk, report=False)
             except AgentError as exc:
-                if exc.code == "DEADLINE_EXCEEDED":
-                    continue
                 if exc.code == "NOT_FOUND":
                     break
                 raise
@@ -351,8 +327,11 @@ class AgentClient:
         await self._call("OnlineCPUMem", req, self.request_timeout)
 
     async def close(self) -> None:
-        """Stop the monitor and drop the channel; a later call dials again (lazily)."""
-        await self.stop_health_monitor()
+        """Drop the channel; a later call dials again (lazily) unless the agent is dead."""
         channel, self._channel, self._agent, self._health = self._channel, None, None, None
         if channel is not None:
             await channel.close(None)
+
+
+def _socket_path(url: str) -> str:
+    return url.removeprefix("unix://")

@@ -57,7 +57,7 @@ LOG_NAME = "agent.log"
 def connect(url: str, **options: Any) -> AgentClient:
     """An `AgentClient` for a running agent at `url` (`unix:///path`); no I/O until the
     first call. `options` are `AgentClient`'s (create_container_timeout, dial_timeout,
-    health_interval, on_rpc, on_dead, ...)."""
+    on_rpc, on_dead, ...)."""
     return AgentClient(url, **options)
 
 

@@ -103,7 +103,8 @@ class IdSource(Protocol):
 class AgentError(Exception):
     """An agent call failed. `code` is a gRPC status name (`NOT_FOUND`, `DEADLINE_EXCEEDED`,
     `UNAVAILABLE`, ...) so that the engine can reason about failures whatever the transport;
-    `str(error)` is the text an operator sees (e.g. `StartContainerRequest timed out`)."""
+    `str(error)` is the text an operator sees, as Go's runtime prints it (e.g. `rpc error:
+    code = DeadlineExceeded desc = StartContainerRequest timed out`)."""
 
     def __init__(self, message: str, code: str = "UNKNOWN") -> None:
         super().__init__(message)
@@ -173,7 +174,7 @@ class Agent(Protocol):
     Implementations: `SimAgent` (in-process), the gRPC client (a real process boundary).
     Every failure raises `AgentError`. Deadlines are the implementation's business and
     follow Kata's `getReqContext` (CreateContainer configurable, Check 30 s, WaitProcess and
-    GetOOMEvent none, others 60 s); a deadline gives `<Name>Request timed out`.
+    GetOOMEvent none, others 60 s); a deadline gives `errors.deadline_text(<RPC>)`.
     """
 
     async def check(self) -> None: ...

@@ -74,6 +74,10 @@ _PREVIEW = {
 }
 
 
+#: the console's line when it gives up on an agent (not a Kata text)
+AGENT_DEAD_CONCLUSION = "kata-console: treating the agent as dead"
+
+
 class EngineSource:
     """A `ConsoleSource` whose sandboxes are run by the engine. Subclasses decide which
     sandboxes exist (the demo scenario, a plan)."""
@@ -108,6 +112,7 @@ class EngineSource:
         self._history: collections.deque[LogLine] = collections.deque(maxlen=history)
         self._subscribers: list[Callable[[SourceEvent], None]] = []
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._watches: dict[str, asyncio.Task[None]] = {}  # sandbox id -> its watchSandbox
         self._chains: dict[str, Chain] | None = None
         self.health_interval = health_interval
         self.bus.subscribe(self._on_event)
@@ -123,7 +128,6 @@ class EngineSource:
             dial_timeout=spec.dial_timeout,
             faults=spec.agent_faults,
             on_dead=lambda reason: self._agent_dead(spec.id, reason),
-            health_interval=self.health_interval,
         )
         self._closers[spec.id] = close
         config = SandboxConfig(
@@ -166,7 +170,12 @@ class EngineSource:
             self._emit(line)
         if op.op == "start_container" and result.ok and op.id:
             self._tail(sandbox, op.id)
+        if op.op == "start_sandbox" and result.ok:
+            self._watch(sandbox)
         if result.ok and op.op in ("stop_sandbox", "delete_sandbox"):
+            # Go's monitor ticks until Delete and would then report the VM it stopped as
+            # unreachable; the console stops watching what it stopped itself
+            await sandbox.stop_monitor()
             await self._stop_agent(sandbox_id)  # one agent per VM: it goes with the VM
         if result.ok and op.op == "delete_sandbox":
             del self.sandboxes[sandbox_id]
@@ -194,13 +203,17 @@ class EngineSource:
             self._agent_dead(sandbox_id, f"stopping its agent failed: {exc}")
 
     async def close(self) -> None:
-        """Stop every stdout tail and every agent process this source started."""
-        for task in self._tails.values():
+        """Stop every stdout tail, health monitor and agent process this source started."""
+        for sandbox in self.sandboxes.values():
+            await sandbox.stop_monitor()
+        tasks = [*self._tails.values(), *self._watches.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tails.values():
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         self._tails.clear()
+        self._watches.clear()
         self.bus.stepper.run_freely()
         for sandbox_id in reversed(list(self._closers)):
             with contextlib.suppress(Exception):
@@ -367,14 +380,32 @@ class EngineSource:
         if e.kind == STATE:
             self._emit(StateChanged(e.sandbox, e.container))
 
+    def _watch(self, sb: Sandbox) -> None:
+        """What Go's shim does once a sandbox started (`watchSandbox`): wait on the health
+        monitor. On an error Go's shim stops and deletes the sandbox, and the delete stops
+        the monitor; the console stops the monitor too (it would otherwise notify every
+        interval), says what it concluded, and keeps the sandbox for the operator to see."""
+        if sb.id in self._watches:
+            return
+        watcher = sb.monitor(self.health_interval)
+
+        async def watch() -> None:
+            error = await watcher.get()
+            if error is not None:
+                await sb.stop_monitor()
+                self._agent_dead(sb.id, error)
+
+        self._watches[sb.id] = asyncio.get_running_loop().create_task(watch())
+
     def _agent_dead(self, sandbox_id: str, reason: str) -> None:
-        """The health monitor gave up on an agent: say so and turn the badge red."""
+        """The console's own conclusion (Kata's runtime says `mark agent dead` and nothing
+        an operator sees): the agent does not answer, its badge turns red."""
         line = LogLine(
             self.now(),
-            "agent",
+            "console",
             "error",
-            f"agent marked dead: {reason}",
-            {"sandbox": sandbox_id, "subsystem": "kata_agent"},
+            f"{AGENT_DEAD_CONCLUSION}: {reason}",
+            {"sandbox": sandbox_id, "subsystem": "console"},
         )
         self._history.append(line)
         self._emit(line)

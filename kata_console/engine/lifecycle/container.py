@@ -87,11 +87,11 @@ class Container(ContainerOps):
     def _step(self, description: str) -> Any:
         return self.sandbox.bus.step(description, sandbox=self.sandbox.id, container=self.id)
 
-    def log(self, level: str, message: str, **fields: Any) -> None:
+    def log(self, level: str, message: str, subsystem: str = "container", **fields: Any) -> None:
         self.sandbox.bus.log(
             level,
             message,
-            subsystem="container",
+            subsystem=subsystem,
             sandbox=self.sandbox.id,
             container=self.id,
             **fields,
@@ -220,7 +220,9 @@ class Container(ContainerOps):
             exec_id=self.id,
             storages=storages,
             devices=guest.agent_devices(pairs, driver),
-            oci=guest.oci_spec(self.id, root, self.config.annotations),
+            oci=guest.oci_spec(
+                self.id, root, self.config.annotations, self.config.resources.get("memory")
+            ),
         )
         try:
             await self._rpc(
@@ -231,9 +233,10 @@ class Container(ContainerOps):
                 storages=len(request.storages),
                 devices=len(request.devices),
             )
-        except BaseException:
-            await self._logged("unshare mounts", self._unshare_mounts)
-            await self._logged("unshare rootfs", self._unshare_rootfs)
+        except BaseException as exc:  # Go: kataAgent.rollbackFailingContainerCreation
+            self.log("error", f"createContainer failed: {exc}", "kata_agent")
+            await self._logged("unmountHostMounts()", self._unshare_mounts)
+            await self._logged("UnshareRootfs()", self._unshare_rootfs)
             raise
         self.process = Process(self.id, -1, sb.clock.now())
         self.touch()
@@ -242,7 +245,7 @@ class Container(ContainerOps):
         try:
             await fn()
         except Exception as exc:
-            self.log("warning", f"rollback failed {what}: {exc}")
+            self.log("error", f"rollback failed {what}: {exc}")
 
     async def _rollback_create(self) -> None:
         """Go `rollbackFailingContainerCreation`: every step only logs its error.
@@ -274,6 +277,7 @@ class Container(ContainerOps):
         """Go `removeDrive`: only when the rootfs was a plugged drive (`fstype` set)."""
         if not self.fstype:
             return
+        self.log("info", E.UNPLUG_DRIVE)
         await self._detach_remove(self.block_device_id)
 
     async def _rollback_devices(self) -> None:
@@ -284,10 +288,7 @@ class Container(ContainerOps):
             if cd.id in attached:
                 await self._detach_remove(cd.id)
                 continue
-            try:
-                self.sandbox.devices.remove_device(cd.id)
-            except DeviceNotExist as exc:
-                self.log("error", f"remove device failed: {exc}", **{"device-id": cd.id})
+            self._remove_device(cd.id)
 
     async def _detach_remove(self, dev_id: str) -> None:
         """Go: DetachDevice (only ErrDeviceNotAttached ignored), then RemoveDevice
@@ -295,10 +296,16 @@ class Container(ContainerOps):
         manager = self.sandbox.devices
         with contextlib.suppress(DeviceNotAttached):
             await manager.detach_device(dev_id, self.sandbox)
+        self._remove_device(dev_id)
+
+    def _remove_device(self, dev_id: str) -> None:
+        """Go logs every RemoveDevice error and carries on only after ErrDeviceNotExist."""
         try:
-            manager.remove_device(dev_id)
-        except DeviceNotExist as exc:
-            self.log("error", f"remove device failed: {exc}", **{"device-id": dev_id})
+            self.sandbox.devices.remove_device(dev_id)
+        except E.DeviceError as exc:
+            self.log("error", f"{E.REMOVE_DEVICE_FAILED}: {exc}", **{"device-id": dev_id})
+            if not isinstance(exc, DeviceNotExist):
+                raise
 
     async def detach_devices(self) -> None:
         """Go `detachDevices`: detach (not-attached ignored) and remove (not-exist ignored)
@@ -344,7 +351,7 @@ class Container(ContainerOps):
         except S.StateError as exc:
             if not force:
                 raise
-            self.log("warning", f"force stop despite: {exc}")
+            self.log("warning", f"{E.FORCE_STOP}: {exc}")
         try:  # Go ignores both results: the kill may race the process's own exit
             await self.kill(_signal.SIGKILL, all_processes=True)
         except Exception as exc:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from kata_console.engine import errors as E
-from kata_console.engine.gofmt import go_quote
+from kata_console.engine.gofmt import GoNumError, go_int64, parse_uint
 from kata_console.engine.lifecycle import guest
 from kata_console.engine.lifecycle import states as S
 from kata_console.engine.ports import AgentError
@@ -31,7 +31,7 @@ class ContainerOps:
         process: Process
         _config_fragment: Any
 
-        def log(self, level: str, message: str, **fields: Any) -> None: ...
+        def log(self, level: str, message: str, subsystem: str = ..., **fields: Any) -> None: ...
         async def set_state(self, state: str) -> None: ...
         def _sandbox_running(self, verb: str) -> None: ...
         def _need(self, allowed: tuple[str, ...], text: str) -> None: ...
@@ -153,16 +153,31 @@ SWAPPINESS = "io.katacontainers.container.resource.swappiness"
 SWAP_IN_BYTES = "io.katacontainers.container.resource.swap_in_bytes"
 
 
-def check_annotations(annotations: dict[str, str]) -> None:
-    """Go `newContainer`'s swap annotations: unsigned integers, swappiness at most 200."""
-    for key in (SWAPPINESS, SWAP_IN_BYTES):
-        if key not in annotations:
-            continue
-        value = annotations[key]
-        if not value.isascii() or not value.isdigit():
-            raise E.PreconditionError(
-                f"{E.INVALID_CONTAINER_CONFIG} Annotations {key} "
-                f"strconv.ParseUint: parsing {go_quote(value)}: invalid syntax"
-            )
-        if key == SWAPPINESS and int(value) > 200:
-            raise E.PreconditionError("swapiness should not bigger than 200")
+def _annotation_uint(annotations: dict[str, str], key: str) -> int | None:
+    try:
+        return parse_uint(annotations[key], 0, 64) if key in annotations else None
+    except GoNumError as exc:
+        raise E.PreconditionError(E.INVALID_ANNOTATION % (key, exc)) from None
+
+
+def swap_resources(annotations: dict[str, str], resources: dict[str, Any]) -> dict[str, Any]:
+    """Go `newContainer`'s swap annotations, checked and stored as Go stores them.
+
+    Both are read with `strconv.ParseUint(s, 0, 64)` (so `0x10`, `0o20`, `020` and `1_000`
+    are numbers, a sign is not); swappiness must be at most 200, and every failure reads
+    `Invalid container configuration Annotations <key> <err>`. Swappiness lands in the
+    OCI `memory.swappiness` (uint64), swap_in_bytes in `memory.swap` as Go's `int64(u)`
+    (2**63 and up turn negative). Returns the new resources, or the given ones unchanged.
+    """
+    swappiness = _annotation_uint(annotations, SWAPPINESS)
+    if swappiness is not None and swappiness > 200:
+        raise E.PreconditionError(E.INVALID_ANNOTATION % (SWAPPINESS, E.SWAPPINESS_TOO_BIG))
+    swap = _annotation_uint(annotations, SWAP_IN_BYTES)
+    if swappiness is None and swap is None:
+        return resources
+    memory = dict(resources.get("memory") or {})
+    if swappiness is not None:
+        memory["swappiness"] = swappiness
+    if swap is not None:
+        memory["swap"] = go_int64(swap)
+    return {**resources, "memory": memory}

@@ -40,7 +40,9 @@ KNOWN_BLOCK_DRIVERS = frozenset({VIRTIO_MMIO, VIRTIO_BLK, NVDIMM, VIRTIO_BLK_CCW
 MAX_BLOCK_INDEX = 65535
 MAX_SCSI_DEVICES = 65535
 VHOST_USER_BLK_MAJOR = 241
-MAX_ATTACH = 2**32 - 1  # Go's uint attach counter saturates here
+#: Go `intMax = ^uint(0)`: a 64-bit uint, where RefCount saturates and AttachCount stops
+INT_MAX = 2**64 - 1
+MAX_ATTACH = INT_MAX
 DRIVE_ID_MAX = 31
 CDROM_MAJORS = frozenset({11, 15, 16, 17, 18, 20, 23, 24, 25, 26, 27, 28, 29, 32})
 FLOPPY_MAJOR = 2
@@ -58,6 +60,8 @@ def make_name_id(kind: str, dev_id: str, max_len: int) -> str:
 
 def scsi_address(index: int) -> str:
     """Go `GetSCSIAddress`: `scsi-id:lun` = `index/256:index%256`."""
+    if index < 0:
+        raise E.DeviceError(E.INDEX_NEGATIVE_SCSI)
     if index > MAX_SCSI_DEVICES:
         raise E.DeviceError(E.INDEX_TOO_BIG % (MAX_SCSI_DEVICES, MAX_SCSI_DEVICES))
     return f"{index // 256}:{index % 256}"

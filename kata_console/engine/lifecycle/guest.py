@@ -140,14 +140,24 @@ def agent_devices(devices: list[tuple[Device, str]], driver: str) -> list[GuestD
     return out
 
 
-def oci_spec(container_id: str, root_path: str, annotations: dict[str, str]) -> dict[str, Any]:
-    """The minimal OCI spec the engine sends (the real one comes from the bundle)."""
-    return {
+def oci_spec(
+    container_id: str,
+    root_path: str,
+    annotations: dict[str, str],
+    memory: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The minimal OCI spec the engine sends (the real one comes from the bundle). Go's
+    `initConfigResourcesMemory` shares the container's memory resources with the spec, so
+    the swap annotations reach the guest in `linux.resources.memory`."""
+    spec: dict[str, Any] = {
         "ociVersion": "1.1.0",
         "root": {"path": root_path},
         "annotations": dict(annotations),
         "hostname": container_id,
     }
+    if memory:
+        spec["linux"] = {"resources": {"memory": dict(memory)}}
+    return spec
 
 
 def merge_resources(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
-from kata_console.engine.errors import EngineError
+from kata_console.engine.errors import INVALID_BLOCK_DRIVER, SUPPORTED_BLOCK_DRIVERS, EngineError
 from kata_console.engine.jsonfile import load_json
 from kata_console.engine.lifecycle.sim import RPC_NAMES
 from kata_console.engine.mounts.rootfs import RootFs
@@ -146,6 +146,9 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
     for key in ("hypervisor", "agent", "block_device_driver"):
         if key in sb:
             setattr(spec, key, _type(sb[key], str, "sandbox", key))
+    if spec.block_device_driver not in (*SUPPORTED_BLOCK_DRIVERS, ""):  # Go's config loader
+        raise PlanError(f"sandbox: {INVALID_BLOCK_DRIVER % spec.block_device_driver}")
+    spec.block_device_driver = spec.block_device_driver or "virtio-scsi"
     if spec.agent.startswith("unix:") and not spec.agent.startswith("unix:///"):
         raise PlanError(f"sandbox: agent {spec.agent!r}: a socket address is unix:///ABSOLUTE/PATH")
     if sb.get("host") is not None:

@@ -30,6 +30,7 @@ from kata_console.engine.lifecycle.devices import (
     guest_address,
 )
 from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
+from kata_console.engine.lifecycle.monitor import DEFAULT_CHECK_INTERVAL, Monitor, Watcher
 from kata_console.engine.lifecycle.persistdocs import SandboxDocument
 from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
 from kata_console.engine.lifecycle.sandboxstore import save_sandbox
@@ -122,6 +123,7 @@ class Sandbox(ContainerWrappers):
         self._saved_devices_rev = -1
         self._depth = 0
         self._save_pending = False
+        self._monitor: Monitor | None = None
 
     # ------------------------------------------------------------------ plumbing
     def log(self, level: str, message: str, **fields: Any) -> None:
@@ -222,16 +224,47 @@ class Sandbox(ContainerWrappers):
         mode = "ro" if drive.read_only else "rw"
         return f"{verb} block {drive.id} ({driver} {where}) file={drive.file} {mode}"
 
+    def _device_log(self, level: str, message: str, **fields: Any) -> None:
+        """The block driver's own lines (Go logs them in `drivers/block.go`)."""
+        self.bus.log(level, message, subsystem="device", sandbox=self.id, **fields)
+
     async def hotplug_add_device(self, device: Device) -> None:
+        drive = device.drive
+        assert drive is not None
+        driver = device.driver_options.get("block-driver", "")
+        self._device_log(
+            "info", f"Attaching {driver} device", device=device.host_path, VirtPath=drive.virt_path
+        )
         async with self._step(self._drive_text("hotplug", device)):
-            await self.hypervisor.hotplug_add_block(device.drive)
+            await self.hypervisor.hotplug_add_block(drive)
 
     async def hotplug_remove_device(self, device: Device) -> None:
-        if device.info.pmem:
-            self.log("warning", E.CANNOT_REMOVE_PMEM)
+        drive = device.drive
+        self._device_log("info", "Unplugging block device", device=device.host_path)
+        if drive is not None and drive.pmem:  # Go logs it and skips the unplug
+            self.log("info", E.CANNOT_REMOVE_PMEM, path=drive.file)
             return
-        async with self._step(self._drive_text("unplug", device)):
-            await self.hypervisor.hotplug_remove_block(device.drive)
+        try:
+            async with self._step(self._drive_text("unplug", device)):
+                await self.hypervisor.hotplug_remove_block(drive)
+        except Exception as exc:
+            self._device_log("error", f"Failed to unplug block device: {exc}")
+            raise
+
+    # ------------------------------------------------------------------ health monitor
+    def monitor(self, interval: float = DEFAULT_CHECK_INTERVAL) -> Watcher:
+        """Go `Sandbox.Monitor` (the shim calls it once the sandbox started): a queue that
+        receives each failed health check; only a running sandbox is watched."""
+        if self.state != S.RUNNING:
+            raise E.PreconditionError(E.SANDBOX_NOT_RUNNING)
+        if self._monitor is None:
+            self._monitor = Monitor(self, interval)
+        return self._monitor.new_watcher()
+
+    async def stop_monitor(self) -> None:
+        """Go `monitor.stop` (from `Delete` and `Release`)."""
+        if self._monitor is not None:
+            await self._monitor.stop()
 
     # ------------------------------------------------------------------ registry
     def find_container(self, container_id: str) -> Container:
@@ -322,10 +355,12 @@ class Sandbox(ContainerWrappers):
 
     async def _stop_vm(self, force: bool) -> None:
         """Go `stopVM`: DestroySandbox (error only logged), then the hypervisor."""
+        self.log("info", "Stopping sandbox in the VM")
         try:
             await self._rpc("DestroySandbox", self.agent.destroy_sandbox)
         except Exception as exc:
-            self.log("warning", f"DestroySandbox failed: {exc}")
+            self.log("warning", f"Agent did not stop sandbox: {exc}", sandboxid=self.id)
+        self.log("info", "Stopping VM")
         await self._stop_hypervisor(force)
 
     @operation
@@ -340,6 +375,7 @@ class Sandbox(ContainerWrappers):
                 self._set_state(prev)
                 raise
         await self.save()
+        self.log("info", "Sandbox is started")
 
     @operation
     async def stop(self, force: bool = False) -> None:
@@ -361,7 +397,8 @@ class Sandbox(ContainerWrappers):
             try:
                 await c.delete()
             except Exception as exc:
-                self.log("warning", f"delete container {c.id} failed: {exc}")
+                self.log("debug", f"failed to delete container: {exc}", container=c.id)
+        await self.stop_monitor()
         if self.store is not None:
             async with self.bus.step(f"remove {self.store.root}/{self.id}", sandbox=self.id):
                 self.store.destroy(self.id)

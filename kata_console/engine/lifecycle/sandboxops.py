@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kata_console.engine import errors as E
+from kata_console.engine.ids import validate_id
 from kata_console.engine.lifecycle.container import Container, ContainerConfig
-from kata_console.engine.lifecycle.containerops import check_annotations
+from kata_console.engine.lifecycle.containerops import swap_resources
 from kata_console.engine.lifecycle.states import RUNNING
-from kata_console.engine.persist.store import validate_id
 
 if TYPE_CHECKING:
     pass
@@ -67,16 +67,17 @@ class ContainerWrappers:
 
     @operation
     async def create_container(self, config: ContainerConfig) -> Container:
-        """Go `Sandbox.CreateContainer`. Improvement: ID validity and duplicates are checked
-        before any device is created or plugged (Go finds the duplicate after the guest
-        already refused it)."""
+        """Go `Sandbox.CreateContainer`, in Go's order of refusals: an empty ID (`valid()`),
+        the ID rule (Go's shim checks it first, with `VerifyContainerID`), the swap
+        annotations. Improvement: a duplicate is refused here, before any device is
+        created or plugged (Go finds it after the guest already refused it)."""
         if not config.id:
             raise E.PreconditionError(E.INVALID_CONTAINER_CONFIG)
         validate_id("container", config.id)
+        resources = swap_resources(config.annotations, config.resources)
         if config.id in self.containers:
             raise E.PreconditionError(E.DUPLICATED_CONTAINER % config.id)
-        check_annotations(config.annotations)
-        config = dataclasses.replace(config, devices=list(config.devices))
+        config = dataclasses.replace(config, devices=list(config.devices), resources=resources)
         c = Container(self, config)  # type: ignore[arg-type]
         c.create_devices(self.erofs_devices(config.rootfs))
         await c.create()
@@ -95,7 +96,9 @@ class ContainerWrappers:
             try:
                 await c.stop(force=True)
             except Exception as stop_exc:
-                self.log("warning", f"rollback stop failed: {stop_exc}", container=c.id)
+                self.log(
+                    "error", f"Could not stop container: {stop_exc}", container=c.id, rollback=True
+                )
             if c.id in self.containers:
                 self.remove_container(c.id)  # its directory goes with the next save
             raise
@@ -106,6 +109,7 @@ class ContainerWrappers:
         c = self.find_container(container_id)
         await c.start()
         await self.save()
+        self.log("info", "Container is started", container=container_id)
         return c
 
     @operation
@@ -174,7 +178,10 @@ class ContainerWrappers:
         return await self.find_container(container_id).stats()
 
     def status_container(self, container_id: str) -> str:
-        """Go `StatusContainer` (bare "Container does not exist" when unknown)."""
+        """Go `StatusContainer`: "Container ID cannot be empty", then the bare "Container
+        does not exist" (no lookup text, unlike the other wrappers)."""
+        if not container_id:
+            raise E.NotFoundError(E.NEED_CONTAINER_ID)
         c = self.containers.get(container_id)
         if c is None:
             raise E.NotFoundError(E.NO_SUCH_CONTAINER)

@@ -6,35 +6,46 @@ must be created before it starts, SIGKILL ends its init process, a drive must be
 before it is unplugged) for the engine's sequencing to be exercised and shown. Every
 method can be made to fail or stall through `faults`, which is how the tests (and plans)
 drive rollbacks, force-stop and timeouts.
+
+`SimAgent` stands for the guest agent *and* the runtime's `kataAgent` in front of it, so
+its errors read as Go's runtime prints them, exactly as the gRPC client's do: an
+agent's refusal as `rpc error: code = <Code> desc = <message>`, a missed deadline as
+`kataAgent` rewrites it, a failed Check wrapped in `Failed to Check if grpc server is
+working: ...`, and `Dead agent` once the health monitor has marked it dead. An
+`AgentError` injected through `faults` is the agent's answer (its code and message).
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal as _signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kata_console.engine import errors as E
+from kata_console.engine.gofmt import status_error
+from kata_console.engine.lifecycle.simvm import Faults, SimFsShare, SimHypervisor
 from kata_console.engine.ports import (
     AgentError,
     CreateContainerRequest,
     CreateSandboxRequest,
     GuestDetails,
-    HypervisorError,
 )
+
+__all__ = ["Faults", "SimAgent", "SimFsShare", "SimHypervisor"]
 
 #: Kata `getReqContext` defaults; None = no deadline
 DEFAULT_CREATE_CONTAINER_TIMEOUT = 60.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_CHECK_TIMEOUT = 30.0
 
-#: port method -> agent.proto request name (for `<Name>Request timed out`)
+#: port method -> agent.proto RPC name (whose deadline text `errors.deadline_text` gives)
 RPC_NAMES = {
     "check": "Check",
     "create_sandbox": "CreateSandbox",
     "destroy_sandbox": "DestroySandbox",
-    "get_guest_details": "GuestDetails",
+    "get_guest_details": "GetGuestDetails",
     "create_container": "CreateContainer",
     "start_container": "StartContainer",
     "remove_container": "RemoveContainer",
@@ -49,40 +60,6 @@ RPC_NAMES = {
     "remove_stale_virtiofs_share_mounts": "RemoveStaleVirtiofsShareMounts",
     "read_stdout": "ReadStdout",
 }
-
-
-@dataclass
-class _Fault:
-    error: BaseException | None
-    times: int | None  # None: every call
-    delay: float = 0.0
-
-
-class Faults:
-    """Per-method fault injection: fail the next `times` calls, or stall them."""
-
-    def __init__(self) -> None:
-        self._faults: dict[str, list[_Fault]] = {}
-
-    def fail(self, method: str, error: BaseException, times: int | None = 1) -> None:
-        self._faults.setdefault(method, []).append(_Fault(error, times))
-
-    def stall(self, method: str, seconds: float, times: int | None = 1) -> None:
-        self._faults.setdefault(method, []).append(_Fault(None, times, seconds))
-
-    def clear(self) -> None:
-        self._faults.clear()
-
-    def take(self, method: str) -> _Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.times is not None:
-            fault.times -= 1
-            if fault.times <= 0:
-                queue.pop(0)
-        return fault
 
 
 @dataclass
@@ -107,7 +84,8 @@ class SimAgent:
     """Test double for the Kata guest agent (no guest can run here); see the module doc.
 
     `calls` records (method, arguments) in order. Deadlines follow Kata (CreateContainer
-    configurable, Check 30 s, WaitProcess none, others 60 s) and apply to injected stalls.
+    configurable, Check 30 s, WaitProcess and ReadStdout none, others 60 s) and apply to
+    injected stalls.
     """
 
     def __init__(
@@ -121,6 +99,7 @@ class SimAgent:
             "create_container": create_container_timeout,
             "check": check_timeout,
             "wait_process": None,
+            "read_stdout": None,
         }
         self.request_timeout = request_timeout
         self.faults = Faults()
@@ -128,10 +107,22 @@ class SimAgent:
         self.sandbox_id: str | None = None
         self.containers: dict[str, SimContainer] = {}
         self.closed = False
+        self.dead_reason: str | None = None
+
+    @property
+    def dead(self) -> bool:
+        return self.dead_reason is not None
+
+    def mark_dead(self, reason: str) -> None:
+        """Go `markDead`: every later call fails with `Dead agent`."""
+        if self.dead_reason is None:
+            self.dead_reason = reason
 
     # ------------------------------------------------------------------ plumbing
     async def _enter(self, method: str, **args: Any) -> None:
         self.calls.append((method, args))
+        if self.dead_reason is not None:
+            raise AgentError(E.DEAD_AGENT, "UNAVAILABLE")
         fault = self.faults.take(method)
         if fault is None:
             return
@@ -140,23 +131,20 @@ class SimAgent:
             try:
                 await asyncio.wait_for(asyncio.sleep(fault.delay), timeout)
             except TimeoutError:
-                raise AgentError(
-                    f"{RPC_NAMES[method]}Request timed out", "DEADLINE_EXCEEDED"
-                ) from None
+                raise AgentError(E.deadline_text(RPC_NAMES[method]), "DEADLINE_EXCEEDED") from None
+        if isinstance(fault.error, AgentError):
+            raise _refusal(fault.error.code, str(fault.error))
         if fault.error is not None:
             raise fault.error
 
     def _need_sandbox(self) -> None:
         if self.sandbox_id is None:
-            raise AgentError(
-                "sim agent: no sandbox (CreateSandbox was not called)", "FAILED_PRECONDITION"
-            )
+            raise _refusal("FAILED_PRECONDITION", "sandbox not created")
 
     def _container(self, container_id: str) -> SimContainer:
-        self._need_sandbox()
         c = self.containers.get(container_id)
         if c is None:
-            raise AgentError(f"sim agent: container {container_id} not found", "NOT_FOUND")
+            raise _refusal("NOT_FOUND", f"container {container_id} not found")
         return c
 
     def exit_process(self, container_id: str, exec_id: str | None = None, status: int = 0) -> None:
@@ -168,7 +156,13 @@ class SimAgent:
 
     # ------------------------------------------------------------------ sandbox
     async def check(self) -> None:
-        await self._enter("check")
+        """Go `kataAgent.check`: a missed deadline as it is, anything else wrapped."""
+        try:
+            await self._enter("check")
+        except AgentError as exc:
+            if exc.code == "DEADLINE_EXCEEDED" and str(exc) == E.deadline_text("Check"):
+                raise
+            raise AgentError(E.CHECK_FAILED % exc, exc.code) from None
 
     async def create_sandbox(self, request: CreateSandboxRequest) -> None:
         await self._enter("create_sandbox", sandbox_id=request.sandbox_id)
@@ -202,9 +196,7 @@ class SimAgent:
         )
         self._need_sandbox()
         if request.container_id in self.containers:
-            raise AgentError(
-                f"sim agent: container {request.container_id} already exists", "ALREADY_EXISTS"
-            )
+            raise _refusal("ALREADY_EXISTS", f"container {request.container_id} already exists")
         self.containers[request.container_id] = SimContainer(
             processes={request.exec_id: SimProcess()}, request=request
         )
@@ -213,9 +205,8 @@ class SimAgent:
         await self._enter("start_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "created":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot start",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not created"
             )
         c.status = "running"
 
@@ -238,7 +229,9 @@ class SimAgent:
         targets = list(c.processes.values()) if exec_id == "" else [c.processes.get(exec_id)]
         live = [p for p in targets if p is not None and p.exit_status is None]
         if not live:
-            raise AgentError(f"sim agent: signal {signal}: ESRCH: No such process", "INTERNAL")
+            raise _refusal(
+                "INTERNAL", f"failed to signal process {exec_id or container_id}: {E.ESRCH}"
+            )
         if signal in (_signal.SIGKILL, _signal.SIGTERM):
             for proc in live:
                 proc.exit(128 + signal)
@@ -249,7 +242,7 @@ class SimAgent:
         await self._enter("wait_process", container_id=container_id, exec_id=exec_id)
         proc = self._container(container_id).processes.get(exec_id)
         if proc is None:
-            raise AgentError(f"sim agent: process {exec_id} not found", "NOT_FOUND")
+            raise _refusal("NOT_FOUND", f"process {exec_id} not found in container {container_id}")
         await proc.exited.wait()
         return proc.exit_status or 0
 
@@ -257,9 +250,8 @@ class SimAgent:
         await self._enter("pause_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "running":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot pause",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not running"
             )
         c.status = "paused"
 
@@ -267,9 +259,8 @@ class SimAgent:
         await self._enter("resume_container", container_id=container_id)
         c = self._container(container_id)
         if c.status != "paused":
-            raise AgentError(
-                f"sim agent: container {container_id} is {c.status}, cannot resume",
-                "FAILED_PRECONDITION",
+            raise _refusal(
+                "FAILED_PRECONDITION", f"container {container_id} is {c.status}, not paused"
             )
         c.status = "running"
 
@@ -305,133 +296,6 @@ class SimAgent:
         self.closed = True
 
 
-class SimHypervisor:
-    """Test double for the VM; see the module doc. Drives must be plugged into a started
-    VM; virtio-blk hot-plugs take a slot on a PCI bridge at address 2 and get the PCI path
-    `02/<slot>`, as QEMU's `pci-bridge-0` gives them, and the bridge's slot table is what
-    `save_state` reports (Go's `HypervisorState.Bridges`), so the path survives a restore."""
-
-    BRIDGE_ID = "pci-bridge-0"
-    BRIDGE_ADDR = 2
-
-    def __init__(self, block_driver: str = "virtio-scsi", kind: str = "sim") -> None:
-        self.block_driver = block_driver
-        self.kind = kind
-        self._started_here = False
-        self.faults = Faults()
-        self.calls: list[tuple[str, str]] = []
-        self.sandbox_id: str | None = None
-        self.running = False
-        self.plugged: dict[str, Any] = {}
-        self._slots: dict[str, int] = {}
-
-    async def _enter(self, method: str, arg: str = "") -> None:
-        self.calls.append((method, arg))
-        fault = self.faults.take(method)
-        if fault is None:
-            return
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.error is not None:
-            raise fault.error
-
-    async def start_vm(self, sandbox_id: str) -> None:
-        await self._enter("start_vm", sandbox_id)
-        self.sandbox_id, self.running = sandbox_id, True
-        self._started_here = True
-
-    async def stop_vm(self) -> None:
-        await self._enter("stop_vm")
-        self.running = False
-        self.plugged.clear()
-        self._slots.clear()
-
-    async def check(self) -> None:
-        await self._enter("check")
-        if not self.running:
-            raise HypervisorError("sim hypervisor: VM not running")
-
-    async def hotplug_add_block(self, drive: Any) -> None:
-        await self._enter("hotplug_add_block", drive.id)
-        if not self.running:
-            raise HypervisorError("sim hypervisor: VM not running")
-        if drive.id in self.plugged:
-            raise HypervisorError(f"Duplicate ID 'virtio-{drive.id}' for device")
-        if self.block_driver == "virtio-blk":
-            slot = next(s for s in range(1, 31) if s not in self._slots.values())
-            self._slots[drive.id] = slot
-            drive.pci_path = f"{self.BRIDGE_ADDR:02x}/{slot:02x}"
-        self.plugged[drive.id] = drive
-
-    async def hotplug_remove_block(self, drive: Any) -> None:
-        await self._enter("hotplug_remove_block", drive.id)
-        if drive.id not in self.plugged:
-            raise HypervisorError(f"Device 'virtio-{drive.id}' not found")
-        del self.plugged[drive.id]
-        self._slots.pop(drive.id, None)
-
-    def agent_url(self) -> str:
-        return f"sim://{self.sandbox_id or ''}"
-
-    def save_state(self) -> dict[str, Any] | None:
-        """Go `hypervisor.Save()`: nothing of its own for a VM it did not start (a restored
-        sandbox keeps what was read), Go's zero state once stopped, else the bridge."""
-        if not self._started_here:
-            return None
-        if not self.running:
-            return {}
-        return {
-            "Type": self.kind,
-            "Bridges": [
-                {
-                    "DeviceAddr": {slot: drive_id for drive_id, slot in self._slots.items()},
-                    "Type": "pci",
-                    "ID": self.BRIDGE_ID,
-                    "Addr": self.BRIDGE_ADDR,
-                    "ParentID": "",
-                    "ParentAddr": 0,
-                }
-            ],
-        }
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        """Go `hypervisor.Load()`: take back the bridge slots a restored sandbox uses."""
-        for bridge in state.get("Bridges") or ():
-            if bridge.get("ID") == self.BRIDGE_ID:
-                for slot, drive_id in (bridge.get("DeviceAddr") or {}).items():
-                    self._slots[drive_id] = int(slot)
-
-    def facts(self) -> Sequence[tuple[str, str]]:
-        return [
-            ("hypervisor", "sim (in-process test double, no VM)"),
-            ("vm", "running" if self.running else "stopped"),
-            ("plugged drives", str(len(self.plugged))),
-        ]
-
-
-class SimFsShare:
-    """Records rootfs/mount sharing instead of bind-mounting (the console never mounts)."""
-
-    def __init__(self) -> None:
-        self.faults = Faults()
-        self.shared: dict[tuple[str, str], str] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    async def _enter(self, method: str, container_id: str) -> None:
-        self.calls.append((method, container_id))
-        fault = self.faults.take(method)
-        if fault is not None and fault.error is not None:
-            raise fault.error
-
-    async def share_rootfs(self, sandbox_id: str, container_id: str, source: str) -> str:
-        await self._enter("share_rootfs", container_id)
-        path = f"/run/kata-containers/shared/sandboxes/{sandbox_id}/mounts/{container_id}/rootfs"
-        self.shared[(sandbox_id, container_id)] = path
-        return path
-
-    async def unshare_rootfs(self, sandbox_id: str, container_id: str) -> None:
-        await self._enter("unshare_rootfs", container_id)
-        self.shared.pop((sandbox_id, container_id), None)
-
-    async def unshare_mounts(self, sandbox_id: str, container_id: str) -> None:
-        await self._enter("unshare_mounts", container_id)
+def _refusal(code: str, message: str) -> AgentError:
+    """The agent answered with an error status: Go's runtime prints it as grpc-go does."""
+    return AgentError(status_error(code, message), code)

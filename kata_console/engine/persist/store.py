@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
-import re
 import shutil
 import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from kata_console.engine.errors import EngineError
+from kata_console.engine.ids import (  # noqa: F401 (validate_id's home was here)
+    ID_PATTERN,
+    MAX_ID_LENGTH,
+    InvalidIdError,
+    validate_id,
+)
 
 #: where a Go runtime keeps its sandboxes (the live default)
 LIVE_ROOT = "/run/vc/sbs"
@@ -37,31 +41,8 @@ PERSIST_FILE = "persist.json"
 #: a persist.json larger than this is not Kata's (a 1,000-container sandbox is ~1 MiB)
 MAX_PERSIST_BYTES = 64 << 20
 
-#: containerd's identifier rule as Kata enforces it; one character is not enough (`+`)
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-#: an ID becomes one path component, so NAME_MAX bounds it
-MAX_ID_LENGTH = 255
-
-
 class PersistError(EngineError):
     """A persist file could not be written or read; the text names the file."""
-
-
-class InvalidIdError(EngineError):
-    """A sandbox or container ID that could escape or break the state directory."""
-
-
-def validate_id(kind: str, value: object) -> str:
-    """Refuse IDs that could escape the state directory (`../x`, `a/b`) or overflow it."""
-    if not isinstance(value, str) or not value:
-        raise InvalidIdError(f"invalid {kind} ID: must be a non-empty string")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidIdError(f"invalid {kind} ID: {len(value)} characters, at most {MAX_ID_LENGTH}")
-    if not ID_PATTERN.fullmatch(value):
-        raise InvalidIdError(
-            f"invalid {kind} ID {json.dumps(value)}: must match {ID_PATTERN.pattern}"
-        )
-    return value
 
 
 # ------------------------------------------------------------------------- atomic writes
