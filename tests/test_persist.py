@@ -336,6 +336,8 @@ for line in sys.stdin:
             else:
                 atomic_write(target, docs[i % 2])
             i += 1
+            if i == 1:  # in the loop now: the kill will land among writes, not before them
+                os.write(1, b"writing\n")
     print(pid, flush=True)
 """
 
@@ -369,8 +371,10 @@ def _kill_loop(tmp_path: Path, mode: str, rounds: int, stop_at_corruption: bool)
         for _ in range(rounds):
             proc.stdin.write("go\n")
             proc.stdin.flush()
-            pid = int(proc.stdout.readline())
-            time.sleep(rng.uniform(0.0005, 0.004))
+            # the forker's pid line and the child's "writing" line, in either order
+            lines = {proc.stdout.readline().strip(), proc.stdout.readline().strip()}
+            pid = int(next(x for x in lines if x.isdigit()))
+            time.sleep(rng.uniform(0.0005, 0.008))
             os.kill(pid, signal.SIGKILL)
             proc.stdin.write("reap\n")
             proc.stdin.flush()

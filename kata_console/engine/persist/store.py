@@ -41,6 +41,7 @@ PERSIST_FILE = "persist.json"
 #: a persist.json larger than this is not Kata's (a 1,000-container sandbox is ~1 MiB)
 MAX_PERSIST_BYTES = 64 << 20
 
+
 class PersistError(EngineError):
     """A persist file could not be written or read; the text names the file."""
 
