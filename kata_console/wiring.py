@@ -94,11 +94,13 @@ def make_hypervisor(spec: str, *, block_driver: str = "virtio-scsi") -> Hypervis
     raise WiringError(f'unknown hypervisor {spec!r}: only "sim" is available')
 
 
-def make_host_view(spec: str | None) -> HostView | None:
-    """None: no host to inspect (EROFS layers must then be named in the plan). A path: a
-    recorded host snapshot (`fixtures/hosts/*.json`)."""
-    if spec is None:
-        return None
+def make_host_view(spec: str) -> HostView:
+    """`"live"`: this machine's kernel, read-only (procfs, sysfs, stat, loop ioctls). A
+    path: a recorded host snapshot (`fixtures/hosts/*.json`) that replays one."""
+    if spec == "live":
+        from backends.host.linux import LinuxHost
+
+        return LinuxHost()
     from backends.host.snapshot import SnapshotError, SnapshotHost
 
     try:

@@ -25,7 +25,13 @@ async def test_console_actions_run_after_a_stepped_plan_ended(tmp_path: Path) ->
     plan.write_text(
         json.dumps(
             {
-                "sandbox": {"id": "sb-x", "agent": "sim", "hypervisor": "sim", "seed": 1},
+                "sandbox": {
+                    "id": "sb-x",
+                    "agent": "sim",
+                    "hypervisor": "sim",
+                    "seed": 1,
+                    "disable_block_device_use": True,  # an overlay shared over virtio-fs
+                },
                 "ops": [
                     {"op": "create_sandbox"},
                     {"op": "start_sandbox"},

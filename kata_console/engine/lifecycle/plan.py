@@ -63,6 +63,10 @@ SANDBOX_KEYS = {
 }
 
 
+#: a plan's `host` for this machine's own kernel (the default)
+LIVE_HOST = "live"
+
+
 class PlanError(EngineError):
     """The plan cannot be run as written (exit 2)."""
 
@@ -74,7 +78,9 @@ class SandboxSpec:
     #: "spawn" (a simulated agent subprocess per sandbox), "sim" (in-process), "unix:///path"
     agent: str = "spawn"
     block_device_driver: str = "virtio-scsi"
-    host: str | None = None
+    #: "live" (the live kernel, read-only, as `kata-console rootfs` reads it) or the path of
+    #: a recorded host; EROFS layers are resolved against it, exactly as Kata would
+    host: str = "live"
     seed: int | None = None
     create_container_timeout: float = 60.0
     #: Kata's `[agent.kata] dial_timeout` (seconds to reach the agent's socket)
@@ -152,8 +158,12 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
     if spec.agent.startswith("unix:") and not spec.agent.startswith("unix:///"):
         raise PlanError(f"sandbox: agent {spec.agent!r}: a socket address is unix:///ABSOLUTE/PATH")
     if sb.get("host") is not None:
-        host = Path(_type(sb["host"], str, "sandbox", "host"))
-        spec.host = str(host if host.is_absolute() or base is None else base / host)
+        raw = _type(sb["host"], str, "sandbox", "host")
+        if raw != LIVE_HOST:
+            if not raw:
+                raise PlanError('sandbox: field "host" must be "live" or a recorded host file')
+            host = Path(raw)
+            spec.host = str(host if host.is_absolute() or base is None else base / host)
     if sb.get("seed") is not None:
         spec.seed = _type(sb["seed"], int, "sandbox", "seed")
     for key in ("create_container_timeout", "dial_timeout"):

@@ -11,6 +11,7 @@ backend. A deleted sandbox returns to the empty state and may be created again.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,10 +64,17 @@ class SandboxConfig:
 
 
 class _NoHost:
-    """Stands for "no host to ask": EROFS detection then goes by path names only."""
+    """A sandbox given no host view has no mount table to read: EROFS detection goes by
+    path names only, and an EROFS rootfs fails as Kata fails when it cannot read its
+    mount table (never silently without its layer devices)."""
+
+    MOUNTINFO = "/proc/self/mountinfo"
 
     def statfs_type(self, path: str) -> int:
-        raise OSError(2, "no host view", path)
+        raise OSError(errno.ENOENT, "no host view", path)
+
+    def read_mountinfo(self, pid: int | None = None) -> str:
+        raise OSError(errno.ENOENT, "no host view", self.MOUNTINFO)
 
 
 class Sandbox(ContainerWrappers):
@@ -157,15 +165,12 @@ class Sandbox(ContainerWrappers):
         return is_erofs_rootfs(rootfs, self.host or _NoHost())  # type: ignore[arg-type]
 
     def erofs_devices(self, rootfs: RootFs) -> list[DeviceInfo]:
-        """Go `createErofsDevices`; without a host view (and no injected resolver) the
-        layers cannot be resolved, so none are added (a plan then names them itself)."""
+        """Go `createErofsDevices` against the sandbox's host view (the live kernel or a
+        recording); its errors are Kata's texts. An EROFS rootfs is never given no layer
+        devices: without a host view the create fails like Kata without a mount table."""
         if self._erofs_devices is not None:
             return self._erofs_devices(rootfs, self.host)  # type: ignore[arg-type]
-        if self.host is None:
-            if self.is_erofs(rootfs):
-                self.log("warning", "no host view: EROFS layer devices not resolved")
-            return []
-        return create_erofs_devices(rootfs, self.host)
+        return create_erofs_devices(rootfs, self.host or _NoHost())  # type: ignore[arg-type]
 
     def _set_state(self, state: str) -> None:
         """Go `setSandboxState`: in memory only (no save)."""

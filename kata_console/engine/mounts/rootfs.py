@@ -170,8 +170,14 @@ def create_erofs_devices(
         return []
     if isinstance(mountinfo, MountTable):
         table = mountinfo
+    elif mountinfo is not None:
+        table = MountTable(mountinfo)
     else:
-        table = MountTable(mountinfo if mountinfo is not None else host.read_mountinfo())
+        try:
+            table = MountTable(host.read_mountinfo())
+        except OSError as exc:  # Go: mountinfo.GetMounts fails with the open error
+            where = exc.filename or "/proc/self/mountinfo"
+            raise RootfsError(go_path_error("open", str(where), exc)) from exc
     lowerdirs, upperdir = parse_erofs_rootfs_options(rootfs.options)
     infos = [create_device_info(host, layer_source(table, host, p), True) for p in lowerdirs]
     if upperdir:
