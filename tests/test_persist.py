@@ -337,7 +337,7 @@ for line in sys.stdin:
                 atomic_write(target, docs[i % 2])
             i += 1
             if i == 1:  # in the loop now: the kill will land among writes, not before them
-                os.write(1, b"writing\n")
+                os.write(2, b"writing\n")
     print(pid, flush=True)
 """
 
@@ -362,18 +362,18 @@ def _kill_loop(tmp_path: Path, mode: str, rounds: int, stop_at_corruption: bool)
         [sys.executable, "-c", FORKER, str(REPO), str(target), str(a), str(b), mode],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     rng = random.Random(1234)
     bad = seen_new = 0
     try:
         for _ in range(rounds):
             proc.stdin.write("go\n")
             proc.stdin.flush()
-            # the forker's pid line and the child's "writing" line, in either order
-            lines = {proc.stdout.readline().strip(), proc.stdout.readline().strip()}
-            pid = int(next(x for x in lines if x.isdigit()))
+            pid = int(proc.stdout.readline())
+            assert proc.stderr.readline() == "writing\n"  # the writer is in its loop
             time.sleep(rng.uniform(0.0005, 0.008))
             os.kill(pid, signal.SIGKILL)
             proc.stdin.write("reap\n")

@@ -19,6 +19,24 @@ from typing import Any, Protocol
 from kata_console.engine import errors as E
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
 from kata_console.engine.ids import RandomIds
+from kata_console.engine.lifecycle.drives import (  # noqa: F401 (names the manager's users import)
+    AGENT_BLOCK_TYPE,
+    DRIVE_ID_MAX,
+    KNOWN_BLOCK_DRIVERS,
+    MAX_BLOCK_INDEX,
+    MAX_SCSI_DEVICES,
+    NVDIMM,
+    VIRTIO_BLK,
+    VIRTIO_BLK_CCW,
+    VIRTIO_MMIO,
+    VIRTIO_SCSI,
+    BlockDrive,
+    guest_address,
+    make_name_id,
+    normalize_block_driver,
+    scsi_address,
+    virt_drive_name,
+)
 from kata_console.engine.ports import IdSource
 
 BLOCK = "block"
@@ -28,56 +46,12 @@ VHOST_USER_BLK = "vhost-user-blk-pci"
 VHOST_USER_SCSI = "vhost-user-scsi-pci"
 VHOST_USER_NET = "virtio-net-pci"
 
-VIRTIO_SCSI = "virtio-scsi"
-VIRTIO_BLK = "virtio-blk"
-VIRTIO_BLK_CCW = "virtio-blk-ccw"
-VIRTIO_MMIO = "virtio-mmio"
-NVDIMM = "nvdimm"
-#: drivers Go keeps as given; any other value becomes virtio-scsi (`NewDeviceManager`)
-KNOWN_BLOCK_DRIVERS = frozenset({VIRTIO_MMIO, VIRTIO_BLK, NVDIMM, VIRTIO_BLK_CCW})
-
-#: block indexes are taken from [0, MAX_BLOCK_INDEX)
-MAX_BLOCK_INDEX = 65535
-MAX_SCSI_DEVICES = 65535
 VHOST_USER_BLK_MAJOR = 241
 #: Go `intMax = ^uint(0)`: a 64-bit uint, where RefCount saturates and AttachCount stops
 INT_MAX = 2**64 - 1
 MAX_ATTACH = INT_MAX
-DRIVE_ID_MAX = 31
 CDROM_MAJORS = frozenset({11, 15, 16, 17, 18, 20, 23, 24, 25, 26, 27, 28, 29, 32})
 FLOPPY_MAJOR = 2
-
-
-def normalize_block_driver(name: str) -> str:
-    """Go `NewDeviceManager`: unknown block drivers (including "") mean virtio-scsi."""
-    return name if name in KNOWN_BLOCK_DRIVERS else VIRTIO_SCSI
-
-
-def make_name_id(kind: str, dev_id: str, max_len: int) -> str:
-    """Go `utils.MakeNameID`: `<kind>-<id>` cut to `max_len` (QEMU limits IDs)."""
-    return f"{kind}-{dev_id}"[:max_len]
-
-
-def scsi_address(index: int) -> str:
-    """Go `GetSCSIAddress`: `scsi-id:lun` = `index/256:index%256`."""
-    if index < 0:
-        raise E.DeviceError(E.INDEX_NEGATIVE_SCSI)
-    if index > MAX_SCSI_DEVICES:
-        raise E.DeviceError(E.INDEX_TOO_BIG % (MAX_SCSI_DEVICES, MAX_SCSI_DEVICES))
-    return f"{index // 256}:{index % 256}"
-
-
-def virt_drive_name(index: int) -> str:
-    """Go `GetVirtDriveName`: vda..vdz, vdaa.. (bijective base 26, DISK_NAME_LEN 32)."""
-    if index < 0:
-        raise E.DeviceError(E.INDEX_NEGATIVE)
-    letters: list[str] = []
-    while index >= 0 and len(letters) < 30:
-        letters.append(chr(ord("a") + index % 26))
-        index = index // 26 - 1
-    if index >= 0:
-        raise E.DeviceError(E.INDEX_NOT_SUPPORTED)
-    return "vd" + "".join(reversed(letters))
 
 
 def is_filtered_major(major: int) -> str | None:
@@ -87,52 +61,6 @@ def is_filtered_major(major: int) -> str | None:
     if major == FLOPPY_MAJOR:
         return "Not attaching device because it is a floppy drive"
     return None
-
-
-@dataclass(slots=True)
-class BlockDrive:
-    """Go `config.BlockDrive`. `pci_path` is a string ("02/01"); Go persists it as `{}`, so
-    it is recomputed from the hypervisor's bridges on restore (lifecycle.persistdocs)."""
-
-    file: str
-    id: str
-    index: int
-    format: str = "raw"
-    mmio_addr: str = ""
-    scsi_addr: str = ""
-    nvdimm_id: str = ""
-    virt_path: str = ""
-    dev_no: str = ""
-    pci_path: str = ""
-    share_rw: bool = False
-    read_only: bool = False
-    discard_unmap: bool = False
-    pmem: bool = False
-    swap: bool = False
-
-
-def guest_address(drive: BlockDrive, driver: str) -> str:
-    """What the agent is told to wait for (reference §2.4 table): SCSI address, PCI path,
-    virt path, CCW devno or pmem node."""
-    if driver == VIRTIO_BLK:
-        return drive.pci_path or drive.virt_path
-    if driver == VIRTIO_MMIO:
-        return drive.virt_path
-    if driver == VIRTIO_BLK_CCW:
-        return drive.dev_no
-    if driver == NVDIMM or drive.pmem:
-        return f"/dev/pmem{drive.nvdimm_id}"
-    return drive.scsi_addr
-
-
-#: agent `Device.type` / `Storage.driver` per block driver
-AGENT_BLOCK_TYPE = {
-    VIRTIO_BLK: "blk",
-    VIRTIO_SCSI: "scsi",
-    VIRTIO_MMIO: "mmioblk",
-    VIRTIO_BLK_CCW: "blk-ccw",
-    NVDIMM: "nvdimm",
-}
 
 
 @dataclass(slots=True, eq=False)
