@@ -167,8 +167,10 @@ def test_relative_lowerdirs_resolve_against_the_compacted_parent() -> None:
     host = b.host()
     (chain,) = resolve_chains(MountTable(host.read_mountinfo()), host).chains
     first, second, _upper = chain.layers
-    assert first.status == "relative" and first.backing_file == r(f"{SNAP}/1286/layer.erofs")
-    assert second.status == "not-mounted"
+    # 2.1 layout: upper snapshots/<id>/fs and layers <id>/fs, so the base is snapshots/
+    assert first.status == "ok" and first.backing_file == r(f"{SNAP}/1286/layer.erofs")
+    assert first.base == r(SNAP) and "resolved against" in first.reason
+    assert second.status == "not-mounted" and second.base == r(SNAP)
     assert first.kata_error == "erofs mount not found for 1286/fs"
 
 
