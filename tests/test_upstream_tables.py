@@ -93,7 +93,12 @@ def test_moby_parse_mountinfo(name: str, count: int, first: tuple) -> None:
 
 def test_moby_fedora_first_entry_fields() -> None:
     m = next(iter(MountTable((TABLES / "moby/fedora.mountinfo").read_bytes())))
-    assert (m.optional, m.fstype, m.source, m.super_options) == (("shared:5",), "proc", "proc", "rw")
+    assert (m.optional, m.fstype, m.source, m.super_options) == (
+        ("shared:5",),
+        "proc",
+        "proc",
+        "rw",
+    )
 
 
 def test_moby_mountinfo_with_spaces() -> None:
@@ -182,7 +187,7 @@ def test_moby_extra_cases(entry: str, valid: bool, expected: tuple | None) -> No
         ("\\\\", "\\\\"),
         ("\\177", "\x7f"),
         ("\\222", "\\222"),  # above 0o177: no kernel escape, kept as written
-        ("Это\\040комон\\040какой-то", "Это комон какой-то"),
+        ("Это\\040комон\\040какой-то", "Это комон какой-то"),  # noqa: RUF001
     ],
 )
 def test_moby_unescape(raw: str, decoded: str) -> None:

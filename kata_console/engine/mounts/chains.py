@@ -307,4 +307,3 @@ def resolve_chains(
 ) -> ChainReport:
     """Resolve every overlay and erofs mount of `table` (or only those through `paths`)."""
     return ChainResolver(table, host, check_st_dev=check_st_dev).report(paths)
-

@@ -381,7 +381,9 @@ class MountTable:
         shown = self._lines[i].decode("utf-8", _SE)
         if len(shown) > 120:
             shown = shown[:117] + "..."
-        return f"line {i + 1}: malformed {self.format} line skipped ({self._problems[i]}): {shown!r}"
+        return (
+            f"line {i + 1}: malformed {self.format} line skipped ({self._problems[i]}): {shown!r}"
+        )
 
 
 def top_of(found: list[Mount]) -> Mount | None:

@@ -99,7 +99,9 @@ def choose_base(
     ]
     full = [b for b in candidates if mounted[b] == n]
     if len(full) == 1:
-        return BaseChoice(full[0], "the only directory where every relative layer is mounted", tried)
+        return BaseChoice(
+            full[0], "the only directory where every relative layer is mounted", tried
+        )
     if len(full) > 1:
         return BaseChoice(
             None,
