@@ -53,10 +53,20 @@ class HostContext:
             self.host.save(self.record_path)  # type: ignore[attr-defined]
 
 
+def absolute_paths(paths: list[str]) -> list[str]:
+    """PATH arguments as absolute paths: relative ones (and `..`) against the working
+    directory, lexically, as a shell user means them."""
+    return [os.path.abspath(p) for p in paths]
+
+
 def open_host(args: argparse.Namespace) -> HostContext:
     """Build the host view and mount table the options ask for; bad input -> UsageError."""
     if args.snapshot and args.record:
         raise UsageError("--record records the live host; it cannot be combined with --snapshot")
+    if args.snapshot and args.mountinfo:
+        raise UsageError(
+            "--mountinfo and --snapshot describe two different hosts: give one of them"
+        )
     if args.snapshot:
         from backends.host.snapshot import SnapshotError, SnapshotHost
 
@@ -79,8 +89,8 @@ def open_host(args: argparse.Namespace) -> HostContext:
     same_ns = False
     if args.mountinfo:
         try:
-            with open(args.mountinfo, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
+            with open(args.mountinfo, "rb") as fh:  # bytes: text mode would split on \r
+                text: str | bytes = fh.read()
         except FileNotFoundError:
             raise UsageError(f"{args.mountinfo}: no such file") from None
         except IsADirectoryError:

@@ -111,12 +111,14 @@ class ChainResolver:
             mount_id=mount.id,
             bundle=bundle_of(mount.mountpoint),
         )
-        options = [f"lowerdir={':'.join(ovl.lowers + ovl.data)}"]
+        rels = [p for p in ovl.lowers + ovl.data if p != "" and not p.startswith("/")]
+        base = self._base(rels, ovl.upper) if rels else None
+        # Kata is handed the layers containerd named (absolute), not /proc's compacted form.
+        named = [_named(p, base) for p in ovl.lowers + ovl.data]
+        options = [f"lowerdir={':'.join(named)}"]
         if ovl.upper:
             options.append(f"upperdir={ovl.upper}")
         chain.erofs = is_erofs_rootfs(RootFs("overlay", "overlay", options), self.host)
-        rels = [p for p in ovl.lowers + ovl.data if p != "" and not p.startswith("/")]
-        base = self._base(rels, ovl.upper) if rels else None
         roles = [("lower", p) for p in ovl.lowers] + [("data", p) for p in ovl.data]
         for i, (role, path) in enumerate(roles):
             chain.layers.append(self._lower(role, i, path, chain.erofs, base))
@@ -135,9 +137,11 @@ class ChainResolver:
     ) -> Layer:
         layer = Layer(role=role, index=index, path=path)
         relative = not path.startswith("/")
-        found = None if relative else self.table.all_at(path)
-        if erofs:
-            layer.kata_error = self.kata.lower_error(path, found)
+        found = None
+        if not relative or base is None or base.base is None:
+            found = None if relative else self.table.all_at(path)
+            if erofs:
+                layer.kata_error = self.kata.lower_error(path, found)
         if path == "/":
             layer.status = UNRESOLVABLE
             layer.reason = (
@@ -148,12 +152,21 @@ class ChainResolver:
         if relative:
             if base is None or base.base is None:
                 layer.status = RELATIVE
-                layer.reason = base.reason if base else "relative lowerdir"
                 layer.bases_tried = base.tried if base else []
+                tried = ", ".join(
+                    f"{t['base']} ({t['mounted']} of {t['layers']} layers mounted)"
+                    for t in layer.bases_tried
+                )
+                layer.reason = _join(
+                    base.reason if base else "relative lowerdir",
+                    f"bases tried: {tried}" if tried else "no base to try",
+                )
                 return layer
             probe = join(base.base, path)
             layer.base = base.base
             found = self.table.all_at(probe)
+            if erofs:
+                layer.kata_error = self.kata.lower_error(probe, found)
         layer.activation = self._activation(probe)
         mount = top_of(found or [])
         if mount is None:
@@ -254,6 +267,13 @@ class ChainResolver:
                 f"st_dev of the path is {os.major(st.dev)}:"
                 f"{os.minor(st.dev)}, not {mount.majmin} (overmounted?)",
             )
+
+
+def _named(path: str, base: BaseChoice | None) -> str:
+    """The layer path containerd named: a relative one joined to its proven base."""
+    if path and not path.startswith("/") and base is not None and base.base is not None:
+        return join(base.base, path)
+    return path
 
 
 def _relative_note(path: str, base: BaseChoice | None) -> str | None:
