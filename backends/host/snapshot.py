@@ -105,12 +105,9 @@ class SnapshotHost:
         return FileStat(**self._answer("stat", path))
 
     def lstat(self, path: str) -> FileStat:
-        try:
-            return FileStat(**self._answer("lstat", path))
-        except OSError:
-            if path in self._calls["lstat"]:
-                raise
+        if path not in self._calls["lstat"]:  # recorded only when it differs from stat
             return self.stat(path)
+        return FileStat(**self._answer("lstat", path))
 
     def statfs_type(self, path: str) -> int:
         return int(self._answer("statfs_type", path))

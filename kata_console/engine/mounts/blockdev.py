@@ -44,6 +44,9 @@ class BlockResolver:
     def __init__(self, table: MountTable, host: HostView) -> None:
         self.table = table
         self.host = host if isinstance(host, MemoHost) else MemoHost(host)
+        #: sysfs and ioctl questions: asked once per device (results are cached per MAJ:MIN),
+        #: so they skip the memo; file stats go through it, Kata's verdicts reuse them
+        self.sys: HostView = self.host.inner
         #: the table's erofs mounts, when the caller already has them
         self.erofs_mounts: list[Mount] | None = None
         self._block: dict[str, DeviceHop] = {}
@@ -125,7 +128,7 @@ class BlockResolver:
     def _resolve_block(self, major: int, minor: int, depth: int) -> DeviceHop:
         key = f"{major}:{minor}"
         try:
-            sysdir = self.host.realpath(f"/sys/dev/block/{key}")  # strict: fails when gone
+            sysdir = self.sys.realpath(f"/sys/dev/block/{key}")  # strict: fails when gone
         except OSError:
             return DeviceHop(
                 kind="loop" if major == LOOP_MAJOR else "none",
@@ -150,7 +153,7 @@ class BlockResolver:
         # /sys/block/<name> is the kernel's link to this directory: the file Kata reads.
         kata_path = f"/sys/block/{name}/loop/backing_file"
         try:
-            raw = self.host.read_text(f"{sysdir}/loop/backing_file")
+            raw = self.sys.read_text(f"{sysdir}/loop/backing_file")
         except OSError as exc:
             self.host.remember("read_text", kata_path, exc)
             hop.ro = self._flag(f"{sysdir}/ro")
@@ -164,7 +167,7 @@ class BlockResolver:
             hop.deleted = True
         hop.backing_file = path
         try:
-            status = self.host.loop_status(name)
+            status = self.sys.loop_status(name)
         except OSError as exc:
             if exc.errno == errno.ENXIO:
                 hop.status = DETACHED
@@ -220,7 +223,7 @@ class BlockResolver:
         hop = DeviceHop(kind="partition", name=name, majmin=key, start=self._int(f"{sysdir}/start"))
         parent_dir = posixpath.dirname(sysdir)
         try:
-            pmaj, _, pmin = self.host.read_text(f"{parent_dir}/dev").strip().partition(":")
+            pmaj, _, pmin = self.sys.read_text(f"{parent_dir}/dev").strip().partition(":")
             hop.parent = self.block(int(pmaj), int(pmin), depth + 1)
         except (OSError, ValueError):
             hop.status = UNRESOLVABLE
@@ -234,13 +237,13 @@ class BlockResolver:
         hop = DeviceHop(kind="dm", name=name, majmin=key, ro=self._flag(f"{sysdir}/ro"))
         hop.dm_name = self._text(f"{sysdir}/dm/name")
         try:
-            slaves = sorted(self.host.listdir(f"{sysdir}/slaves"))
+            slaves = sorted(self.sys.listdir(f"{sysdir}/slaves"))
         except OSError:
             slaves = []
         for slave in slaves:
             try:
                 smaj, _, smin = (
-                    self.host.read_text(f"{sysdir}/slaves/{slave}/dev").strip().partition(":")
+                    self.sys.read_text(f"{sysdir}/slaves/{slave}/dev").strip().partition(":")
                 )
                 hop.slaves.append(self.block(int(smaj), int(smin), depth + 1))
             except (OSError, ValueError):
@@ -299,7 +302,7 @@ class BlockResolver:
 
     def _text(self, path: str) -> str | None:
         try:
-            return self.host.read_text(path).strip()
+            return self.sys.read_text(path).strip()
         except OSError:
             return None
 
@@ -316,7 +319,7 @@ class BlockResolver:
 
     def _exists(self, path: str) -> bool:
         try:
-            self.host.stat(path)
+            self.sys.stat(path)
             return True
         except OSError:
             return False

@@ -59,6 +59,7 @@ class ChainResolver:
         self._erofs_list: list[Mount] | None = None
 
     def report(self, paths: Iterable[str] | None = None) -> ChainReport:
+        self.table.check()  # the report carries the warnings: check every line once, first
         mounts = self.table.of_type("overlay", "erofs")  # one pass over the table
         overlays = [m for m in mounts if m.fstype == "overlay"]
         self._erofs_list = erofs = [m for m in mounts if m.fstype == "erofs"]
@@ -119,9 +120,9 @@ class ChainResolver:
         if ovl.upper:
             options.append(f"upperdir={ovl.upper}")
         chain.erofs = is_erofs_rootfs(RootFs("overlay", "overlay", options), self.host)
-        roles = [("lower", p) for p in ovl.lowers] + [("data", p) for p in ovl.data]
-        for i, (role, path) in enumerate(roles):
-            chain.layers.append(self._lower(role, i, path, chain.erofs, base))
+        roles = ["lower"] * len(ovl.lowers) + ["data"] * len(ovl.data)
+        for i, (role, path) in enumerate(zip(roles, ovl.lowers + ovl.data, strict=True)):
+            chain.layers.append(self._lower(role, i, path, named[i], chain.erofs, base))
         if ovl.upper is not None:
             chain.layers.append(self._upper(len(chain.layers), ovl.upper, chain.erofs))
         if chain.erofs:
@@ -133,48 +134,72 @@ class ChainResolver:
         return choose_base(self.table, self.host, rels, upper, erofs)
 
     def _lower(
-        self, role: str, index: int, path: str, erofs: bool, base: BaseChoice | None
+        self, role: str, index: int, path: str, named: str, erofs: bool, base: BaseChoice | None
     ) -> Layer:
-        layer = Layer(role=role, index=index, path=path)
-        relative = not path.startswith("/")
-        found = None
-        if not relative or base is None or base.base is None:
-            found = None if relative else self.table.all_at(path)
-            if erofs:
-                layer.kata_error = self.kata.lower_error(path, found)
+        """One lower (or data-only) layer; `named` is the path containerd named (a relative
+        one joined to its proven base), which is also what Kata was handed."""
+        layer = Layer(role, index, path)
+        found = self.table.all_at(named) if named.startswith("/") else None
+        if found is not None and len(found) == 1 and found[0].fstype == "erofs":
+            self._erofs_layer(layer, named, found[0], base)  # the common case, kept short
+        else:
+            self._resolve_lower(layer, named, found, erofs, base)
+        if erofs:  # after the resolution: the verdict reuses what it learned
+            layer.kata_error = self.kata.lower_error(named, found)
+        return layer
+
+    def _erofs_layer(self, layer: Layer, probe: str, mount: Mount, base: BaseChoice | None) -> None:
+        """A layer path that is exactly one erofs mount."""
+        em = self.erofs_mount(mount)
+        layer.fstype, layer.source, layer.majmin = mount.fstype, mount.source, mount.majmin
+        layer.mount_id, layer.activation = mount.id, em.activation
+        layer.device, layer.backing_file = em.device, em.backing_file
+        layer.snapshot = em.snapshot or snapshot_of(probe)
+        layer.status, layer.reason = em.status, em.reason
+        if probe != layer.path:
+            layer.base = base.base if base else None
+            layer.reason = _join(_relative_note(layer.path, base), layer.reason)
+        if self.check_st_dev:
+            self._cross_check(layer, probe, mount)
+
+    def _resolve_lower(
+        self,
+        layer: Layer,
+        probe: str,
+        found: list[Mount] | None,
+        erofs: bool,
+        base: BaseChoice | None,
+    ) -> None:
+        path = layer.path
         if path == "/":
             layer.status = UNRESOLVABLE
             layer.reason = (
                 "layer was passed by file descriptor (lowerdir+=/): the kernel shows no path"
             )
-            return layer
-        probe = path
-        if relative:
-            if base is None or base.base is None:
-                layer.status = RELATIVE
-                layer.bases_tried = base.tried if base else []
-                tried = ", ".join(
-                    f"{t['base']} ({t['mounted']} of {t['layers']} layers mounted)"
-                    for t in layer.bases_tried
-                )
-                layer.reason = _join(
-                    base.reason if base else "relative lowerdir",
-                    f"bases tried: {tried}" if tried else "no base to try",
-                )
-                return layer
-            probe = join(base.base, path)
-            layer.base = base.base
-            found = self.table.all_at(probe)
-            if erofs:
-                layer.kata_error = self.kata.lower_error(probe, found)
+            return
+        if found is None:  # relative, and no base could be proven
+            layer.status = RELATIVE
+            layer.bases_tried = base.tried if base else []
+            tried = ", ".join(
+                f"{t['base']} ({t['mounted']} of {t['layers']} layers mounted)"
+                for t in layer.bases_tried
+            )
+            layer.reason = _join(
+                base.reason if base else "relative lowerdir",
+                f"bases tried: {tried}" if tried else "no base to try",
+            )
+            return
+        if probe != path:
+            layer.base = base.base if base else None
         layer.activation = self._activation(probe)
-        mount = top_of(found or [])
+        mount = top_of(found)
         if mount is None:
             holder, sub = self.table.containing(probe)
             if holder is not None and holder.fstype == "erofs":
                 mount, layer.subpath = holder, sub
             elif not erofs:
-                return self._directory(layer, holder, sub)
+                self._directory(layer, holder, sub)
+                return
             else:
                 layer.snapshot = snapshot_of(probe)
                 layer.status = NOT_MOUNTED
@@ -184,15 +209,16 @@ class ChainResolver:
                     _relative_note(path, base),
                     f"no mount at this path: a plain directory{where} (erofs lower unmounted?)",
                 )
-                return layer
+                return
         if mount.fstype != "erofs":
             if not erofs:  # the root of another filesystem: still just a directory
-                return self._directory(layer, mount, "")
+                self._directory(layer, mount, "")
+                return
             layer.fstype, layer.source, layer.majmin = mount.fstype, mount.source, mount.majmin
             layer.mount_id, layer.snapshot = mount.id, snapshot_of(probe)
             layer.status = NOT_EROFS
             layer.reason = f"{mount.fstype} is mounted here, not erofs"
-            return layer
+            return
         layer.fstype, layer.source, layer.majmin = mount.fstype, mount.source, mount.majmin
         layer.mount_id = mount.id
         em = self.erofs_mount(mount)
@@ -203,23 +229,22 @@ class ChainResolver:
             layer.reason = _join(
                 layer.reason, f"inside erofs mount {mount.mountpoint} (sub-path {layer.subpath})"
             )
-        layer.reason = _join(_relative_note(path, base), layer.reason)
+        if probe != path:
+            layer.reason = _join(_relative_note(path, base), layer.reason)
         self._cross_check(layer, probe, mount)
-        return layer
 
-    def _directory(self, layer: Layer, holder: Mount | None, sub: str) -> Layer:
+    def _directory(self, layer: Layer, holder: Mount | None, sub: str) -> None:
         """A lower of a plain overlay: an ordinary directory on the filesystem holding it."""
         layer.directory = True
         layer.snapshot = snapshot_of(join(layer.base, layer.path) if layer.base else layer.path)
         if holder is None:
             layer.status = UNRESOLVABLE
             layer.reason = "no mount holds this directory"
-            return layer
+            return
         layer.fstype, layer.source, layer.majmin = holder.fstype, holder.source, holder.majmin
         layer.mount_id, layer.subpath = holder.id, sub or None
         if layer.base:
             layer.reason = f"relative lowerdir resolved against {layer.base}"
-        return layer
 
     def _upper(self, index: int, upper: str, erofs: bool) -> Layer:
         layer = Layer(role="upper", index=index, path=upper, snapshot=snapshot_of(upper))

@@ -16,17 +16,10 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from itertools import accumulate
 
-from kata_console.engine.mounts.escapes import (
-    decode_octal_bytes,
-    decode_path,
-    encode_octal,
-    split_options,
-    split_overlay_legacy,
-    unescape_overlay,
-)
+from kata_console.engine.mounts.escapes import decode_octal_bytes, encode_octal
 from kata_console.engine.mounts.linecheck import (
     MOUNTINFO,
     PROC_MOUNTS,
@@ -35,6 +28,15 @@ from kata_console.engine.mounts.linecheck import (
     detect_format,
     line_ok,
     line_problem,
+)
+from kata_console.engine.mounts.mount import (
+    Mount,
+    OverlayLayers,
+    mounts_text,
+    overlay_layers,
+    parse_mountinfo,
+    parse_mounts,
+    top_of,
 )
 
 __all__ = [
@@ -47,132 +49,10 @@ __all__ = [
     "detect_format",
     "mounts_text",
     "overlay_layers",
+    "top_of",
 ]
 
 _SE = "surrogateescape"
-
-
-@dataclass(slots=True)
-class Mount:
-    """One mount, with path fields decoded.
-
-    `/proc/mounts` has no mount ids and no MAJ:MIN: there `id`/`parent` are None and
-    `major`/`minor` are -1 (`majmin` None); `line_no` is the identity within the table.
-    """
-
-    line_no: int
-    id: int | None
-    parent: int | None
-    major: int
-    minor: int
-    root: str
-    mountpoint: str
-    vfs_options: str
-    optional: tuple[str, ...]
-    fstype: str
-    source: str
-    super_options: str
-    _options: list[tuple[str, str | None]] | None = field(default=None, repr=False)
-
-    @property
-    def majmin(self) -> str | None:
-        return None if self.major < 0 else f"{self.major}:{self.minor}"
-
-    @property
-    def options(self) -> list[tuple[str, str | None]]:
-        """Super options as (key, decoded value | None), split before decoding."""
-        if self._options is None:
-            self._options = split_options(self.super_options)
-        return self._options
-
-    def option(self, key: str) -> str | None:
-        """The last value of `key` (the kernel keeps the last), or None."""
-        found = None
-        for k, v in self.options:
-            if k == key:
-                found = v if v is not None else ""
-        return found
-
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.vfs_options.split(",") or any(
-            k == flag and v is None for k, v in self.options
-        )
-
-
-@dataclass(slots=True)
-class OverlayLayers:
-    """An overlay's layers, top to bottom, decoded to real paths."""
-
-    lowers: list[str]
-    data: list[str]
-    upper: str | None
-    work: str | None
-
-
-def overlay_layers(mount: Mount) -> OverlayLayers:
-    """Decode `lowerdir=` (legacy escapes, `::` data layers), `lowerdir+=`, `datadir+=`,
-    `upperdir=` and `workdir=` of an overlay mount (erofs-chains.md §6 step 3)."""
-    lowers: list[str] = []
-    data: list[str] = []
-    plus_lowers: list[str] = []
-    plus_data: list[str] = []
-    upper = work = None
-    for key, value in mount.options:
-        if value is None:
-            continue
-        if key == "lowerdir":
-            lo, da = split_overlay_legacy(value)
-            lowers.extend(lo)
-            data.extend(da)
-        elif key == "lowerdir+":
-            plus_lowers.append(value)
-        elif key == "datadir+":
-            plus_data.append(value)
-        elif key == "upperdir":
-            upper = unescape_overlay(value)
-        elif key == "workdir":
-            work = unescape_overlay(value)
-    return OverlayLayers(lowers + plus_lowers, data + plus_data, upper, work)
-
-
-def _parse_mountinfo(line: bytes, line_no: int) -> Mount:
-    """A line already known to be valid (`line_ok`): the first lone `-` from field 7 on is
-    the separator, as libmount takes it."""
-    f = line.split(b" ")
-    sep = f.index(b"-", 6)
-    major, _, minor = f[2].partition(b":")
-    return Mount(
-        line_no=line_no,
-        id=int(f[0]),
-        parent=int(f[1]),
-        major=int(major),
-        minor=int(minor),
-        root=decode_path(f[3]),
-        mountpoint=decode_path(f[4]),
-        vfs_options=f[5].decode("utf-8", _SE),
-        optional=tuple(x.decode("utf-8", _SE) for x in f[6:sep]),
-        fstype=decode_path(f[sep + 1]),
-        source=decode_path(f[sep + 2]),
-        super_options=f[sep + 3].decode("utf-8", _SE),
-    )
-
-
-def _parse_mounts(line: bytes, line_no: int) -> Mount:
-    f = line.split(b" ")
-    return Mount(
-        line_no=line_no,
-        id=None,
-        parent=None,
-        major=-1,
-        minor=-1,
-        root="/",
-        mountpoint=decode_path(f[1]),
-        vfs_options="",
-        optional=(),
-        fstype=decode_path(f[2]),
-        source=decode_path(f[0]),
-        super_options=f[3].decode("utf-8", _SE),
-    )
 
 
 def _key(path: str) -> bytes:
@@ -188,7 +68,9 @@ class MountTable:
         lines = raw.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
+        self._raw = raw
         self._lines = lines
+        self._starts: list[int] | None = None
         self.format = fmt or detect_format(lines)
         self._has_ids = self.format == MOUNTINFO
         self._parsed: dict[int, Mount | None] = {}
@@ -227,15 +109,7 @@ class MountTable:
         """Mounts of the given filesystem types, in table order (no full parse needed)."""
         lines = self._lines
         if self.format == MOUNTINFO:
-            needles = [b" - " + _key(encode_octal(t)) + b" " for t in fstypes]
-            if len(needles) == 1:
-                (a,) = needles
-                hits = [i for i, line in enumerate(lines) if a in line]
-            elif len(needles) == 2:
-                a, b = needles
-                hits = [i for i, line in enumerate(lines) if a in line or b in line]
-            else:
-                hits = [i for i, line in enumerate(lines) if any(n in line for n in needles)]
+            hits = self._lines_with([b" - " + _key(encode_octal(t)) + b" " for t in fstypes])
         else:
             wanted = {_key(encode_octal(t)) for t in fstypes}
             hits = [
@@ -252,8 +126,8 @@ class MountTable:
 
     def all_at(self, path: str) -> list[Mount]:
         """Every mount whose decoded mountpoint is exactly `path`, in table order."""
-        key = _key(path)
-        last = self._index().get(key)
+        key = path.encode("utf-8", _SE)
+        last = (self._last if self._keys is not None else self._index()).get(key)
         if last is None:
             return []
         first = self._first.get(key, last) if self._first is not None else last
@@ -292,7 +166,7 @@ class MountTable:
         string (Go's `strings.HasPrefix`, not path-component aware)."""
         index = self._index()
         if self._sorted is None:
-            self._sorted = sorted(k for k in index if k is not None)
+            self._sorted = sorted(filter(None, index))  # no malformed (None) keys
         key = _key(prefix)
         keys = self._sorted
         best = None
@@ -333,6 +207,20 @@ class MountTable:
 
     # ----------------------------------------------------------------- helpers
 
+    def _lines_with(self, needles: list[bytes]) -> list[int]:
+        """Indexes of the lines containing any needle: searched in the whole text (in C),
+        then mapped to lines through their start offsets."""
+        if self._starts is None:
+            self._starts = list(accumulate(map((1).__add__, map(len, self._lines)), initial=0))
+        raw, starts, hits = self._raw, self._starts, set()
+        for needle in needles:
+            at = raw.find(needle)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                hits.add(i)
+                at = raw.find(needle, starts[i + 1] if i + 1 < len(starts) else len(raw))
+        return sorted(hits)
+
     def _index(self) -> dict[bytes | None, int]:
         """Decoded mountpoint -> index of its last line (built on the first lookup)."""
         if self._keys is not None:
@@ -343,9 +231,10 @@ class MountTable:
             keys: list[bytes | None] = [line.split(b" ", k + 1)[k] for line in lines]
         except IndexError:  # a short (malformed) line: never found by a lookup
             keys = [p[k] if len(p := line.split(b" ", k + 1)) > k else None for line in lines]
-        for i, key in enumerate(keys):
-            if key is not None and b"\\" in key:
-                keys[i] = decode_octal_bytes(key)
+        if b"\\" in self._raw:  # only then can a key hold an escape
+            for i, key in enumerate(keys):
+                if key is not None and b"\\" in key:
+                    keys[i] = decode_octal_bytes(key)
         self._keys = keys
         n = len(keys)
         self._last = dict(zip(keys, range(n), strict=True))
@@ -360,13 +249,18 @@ class MountTable:
             pass
         line = self._lines[i]
         m: Mount | None = None
-        if line_ok(self.format, line):
-            parse = _parse_mountinfo if self.format == MOUNTINFO else _parse_mounts
+        if (i not in self._problems) if self._checked else line_ok(self.format, line):
+            parse = parse_mountinfo if self.format == MOUNTINFO else parse_mounts
             m = parse(line, i + 1)
         else:
             self._problems[i] = line_problem(self.format, line)
         self._parsed[i] = m
         return m
+
+    def check(self) -> None:
+        """Check every line now (a caller that will read `warnings` anyway saves the per-line
+        check of each line it parses later)."""
+        self._check_all()
 
     def _check_all(self) -> None:
         """Check every line (one regex per line, run in C; no parsing)."""
@@ -384,42 +278,3 @@ class MountTable:
         return (
             f"line {i + 1}: malformed {self.format} line skipped ({self._problems[i]}): {shown!r}"
         )
-
-
-def top_of(found: list[Mount]) -> Mount | None:
-    """The visible mount of those at one mountpoint (table order): the one no other mount
-    there is stacked on. Without ids (/proc/mounts) the last one was mounted last."""
-    if len(found) <= 1:
-        return found[0] if found else None
-    if found[0].id is None:
-        return found[-1]
-    parents = {m.parent for m in found}
-    top = [m for m in found if m.id not in parents]
-    return top[-1] if top else found[-1]
-
-
-def mounts_text(mounts: Iterable[Mount]) -> str:
-    """Render mounts back to mountinfo lines (fixtures and tests)."""
-    out = []
-    for m in mounts:
-        opt = " ".join(m.optional)
-        out.append(
-            " ".join(
-                x
-                for x in (
-                    str(m.id if m.id is not None else m.line_no),
-                    str(m.parent if m.parent is not None else 0),
-                    f"{max(m.major, 0)}:{max(m.minor, 0)}",
-                    encode_octal(m.root),
-                    encode_octal(m.mountpoint),
-                    m.vfs_options or "rw",
-                    opt,
-                    "-",
-                    encode_octal(m.fstype),
-                    encode_octal(m.source),
-                    m.super_options,
-                )
-                if x != ""
-            )
-        )
-    return "\n".join(out) + "\n"

@@ -128,14 +128,23 @@ def create_device_info(host: HostView, source: str, read_only: bool) -> DeviceIn
 def device_info_for(source: str, st: FileStat | OSError, read_only: bool) -> DeviceInfo:
     """The DeviceInfo (or Go's error) for `source` given what `stat(source)` answered; shared
     by the rules above and by the resolver, which already has that answer."""
-    if isinstance(st, OSError):
-        raise RootfsError(f"stat {go_quote(source)} failed: {go_errno_text(st)}") from st
+    error = device_error(source, st)
+    if error is not None:
+        raise RootfsError(error) from (st if isinstance(st, OSError) else None)
+    assert not isinstance(st, OSError)
     if _stat.S_ISBLK(st.mode):
         return DeviceInfo(source, source, "b", os.major(st.rdev), os.minor(st.rdev), read_only)
-    if _stat.S_ISREG(st.mode):
-        return DeviceInfo(source, source, "b", FILE_BACKED_MAJOR, 0, read_only)
+    return DeviceInfo(source, source, "b", FILE_BACKED_MAJOR, 0, read_only)
+
+
+def device_error(source: str, st: FileStat | OSError) -> str | None:
+    """Go's error for a layer file, given what `stat(source)` answered (None: usable)."""
+    if isinstance(st, OSError):
+        return f"stat {go_quote(source)} failed: {go_errno_text(st)}"
+    if _stat.S_ISBLK(st.mode) or _stat.S_ISREG(st.mode):
+        return None
     # Go falls through to PmemDeviceInfo, which fails for anything that is not a pmem file.
-    raise RootfsError(f"unsupported device type for {source}")
+    return f"unsupported device type for {source}"
 
 
 def go_clean(path: str) -> str:

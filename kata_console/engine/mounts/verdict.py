@@ -18,7 +18,7 @@ from kata_console.engine.mounts.rootfs import (
     LAYER_BASENAME,
     RootfsError,
     create_device_info,
-    device_info_for,
+    device_error,
     go_base,
     go_path_error,
     kata_backing_path,
@@ -33,16 +33,26 @@ class KataVerdicts:
     def __init__(self, table: MountTable, host: MemoHost) -> None:
         self.table = table
         self.host = host
+        self._lowers: dict[str, str | None] = {}  # overlays of one image share their lowers
 
     def lower_error(self, path: str, found: list[Mount] | None = None) -> str | None:
         """What `createErofsDevices` fails with for lowerdir `path` (None: accepted).
         `found` are the mounts at exactly `path`, when the caller has looked them up."""
+        try:
+            return self._lowers[path]
+        except KeyError:
+            error = self._lowers[path] = self._lower_error(path, found)
+            return error
+
+    def _lower_error(self, path: str, found: list[Mount] | None) -> str | None:
         if ":" in path:  # Go splits lowerdir= on every ':': several lookups
             return self.rules_lower(path)
         if found is None:
             found = self.table.all_at(path)
-        mount = next((m for m in found if m.fstype == "erofs"), None)
-        if mount is None:
+        for mount in found:  # Go takes the first erofs mount at exactly this path
+            if mount.fstype == "erofs":
+                break
+        else:
             return f"erofs mount not found for {path}"
         source = mount.source
         if source.startswith("/dev/loop"):
@@ -58,11 +68,7 @@ class KataVerdicts:
         st = self.host.peek("stat", source)
         if st is MISS:
             return self.rules_lower(path)
-        try:
-            device_info_for(source, st, True)
-        except RootfsError as exc:
-            return str(exc)
-        return None
+        return device_error(source, st)
 
     def rules_lower(self, path: str) -> str | None:
         """Kata's rules run as Go runs them, each `:`-separated piece in turn."""
