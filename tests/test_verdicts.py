@@ -97,7 +97,9 @@ def check_against_rules(data: dict) -> int:
 def hosts(draw: st.DrawFn) -> dict:
     lines, n_loops = [], 0
     b = HostBuilder("")
-    for path, kind in zip(FILES, draw(st.lists(st.sampled_from(FILE_KINDS), min_size=6, max_size=6)), strict=True):
+    for path, kind in zip(
+        FILES, draw(st.lists(st.sampled_from(FILE_KINDS), min_size=6, max_size=6)), strict=True
+    ):
         if kind == "reg":
             b.file(path)
         elif kind == "dir":
@@ -124,7 +126,9 @@ def hosts(draw: st.DrawFn) -> dict:
         parent = 20 + draw(st.integers(0, mid)) if mid else 1
         lines.append(f"{20 + mid} {parent} {majmin} / {mp} ro - {fstype} {source} ro")
     for o in range(draw(st.integers(1, 3))):
-        lowers = draw(st.lists(st.sampled_from([*MOUNTPOINTS, "/plain/dir"]), min_size=1, max_size=4))
+        lowers = draw(
+            st.lists(st.sampled_from([*MOUNTPOINTS, "/plain/dir"]), min_size=1, max_size=4)
+        )
         opts = "lowerdir=" + ":".join(p.replace(":", "\\:") for p in lowers)
         upper = draw(st.sampled_from([None, f"{S}/1/fs/u", "/t/7/2/upper", "/nowhere/up"]))
         if upper:
@@ -152,4 +156,3 @@ def test_derived_verdicts_equal_the_rules_on_recorded_hosts() -> None:
             b.loop(n, f"{S}/{n}/layer.erofs", ino=100 + n)
         checked += check_against_rules(b.data)
     assert checked > 10
-

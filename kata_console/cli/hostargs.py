@@ -1,8 +1,10 @@
 """Options shared by commands that inspect a host: which mount table, which host view.
 
-`--mountinfo FILE` (mountinfo or /proc/mounts format), `--pid PID` (that process's mount
-namespace), `--snapshot FILE` (a recorded host instead of the live kernel) and
-`--record FILE` (save every answer the live host gave, for a reproducible bug report).
+`--mountinfo FILE` (mountinfo or /proc/mounts format, read as bytes), `--pid PID` (that
+process's mount namespace), `--snapshot FILE` (a recorded host instead of the live kernel;
+it carries its own mount table, so it is refused together with `--mountinfo`: that would
+judge one host's mounts by another host's devices) and `--record FILE` (save every answer
+the live host gave, for a reproducible bug report).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def add_host_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snapshot",
         metavar="FILE",
-        help="answer from a recorded host snapshot instead of the live kernel",
+        help="answer from a recorded host snapshot instead of the live kernel "
+        "(it has its own mount table: not with --mountinfo)",
     )
     parser.add_argument(
         "--record",
