@@ -41,7 +41,9 @@ def verdict_text(chain: Chain) -> Text:
 def overlay_label(chain: Chain) -> Text:
     head = Text("overlay ", style="bold")
     head.append(chain.target, style="bold cyan")
-    if chain.mount_id < 0:
+    if chain.mount_id is None:
+        head.append("  (no mount id: /proc/mounts has none) ")
+    elif chain.mount_id < 0:
         head.append("  (not mounted on the host) ")
     else:
         head.append(f"  (mount {chain.mount_id}) ")
@@ -61,19 +63,33 @@ def layer_label(layer: Layer) -> Text:
     if layer.activation:
         a = layer.activation
         label.append(f"  activation t/{a['id']}/{a['n']} {a.get('type') or ''}", style="magenta")
+    if layer.base:
+        label.append(f"  (relative to {layer.base})", style="dim")
     return label
 
 
+def majmin_text(majmin: str | None) -> str:
+    """MAJ:MIN, or why there is none (/proc/mounts has no MAJ:MIN column)."""
+    return majmin if majmin is not None else "no MAJ:MIN in /proc/mounts"
+
+
 def mount_label(layer: Layer) -> Text:
-    """The mount a layer path resolved to (`erofs /dev/loop0 (7:0)`)."""
+    """The mount a layer path resolved to (`erofs /dev/loop0 (7:0)`), or for a lower of a
+    plain overlay the filesystem its directory lives on."""
+    if layer.directory:
+        label = Text("directory ", style="bold")
+        label.append(f"on {layer.fstype} {layer.source} ({majmin_text(layer.majmin)})")
+        if layer.subpath:
+            label.append(f"  sub-path {layer.subpath}", style="dim")
+        return label
     label = Text(f"{layer.fstype} ", style="bold")
-    label.append(f"{layer.source} ({layer.majmin})")
+    label.append(f"{layer.source} ({majmin_text(layer.majmin)})")
     return label
 
 
 def erofs_label(em: ErofsMount) -> Text:
     label = Text(em.target, style="cyan")
-    label.append(f"  erofs {em.source} ({em.majmin}) ")
+    label.append(f"  erofs {em.source} ({majmin_text(em.majmin)}) ")
     label.append_text(status_text(em.status))
     if em.snapshot:
         label.append(f"  snapshot {em.snapshot.id} ({em.snapshot.role})", style="magenta")

@@ -100,7 +100,7 @@ class HostBuilder:
             "device": dev,
             "inode": ino,
             "offset": offset,
-            "flags": 1,
+            "flags": (1 if ro else 0) | (4 if autoclear else 0),  # LO_FLAGS_READ_ONLY, _AUTOCLEAR
             "file_name": backing.replace("$ROOT", ROOT)[:63],
         }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import posixpath
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +25,36 @@ SYS_MOVE_MOUNT, SYS_FSOPEN, SYS_FSCONFIG, SYS_FSMOUNT = 429, 430, 431, 432
 FSCONFIG_SET_STRING, FSCONFIG_CMD_CREATE = 1, 6
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
 AT_FDCWD = -100
+
+
+PAGESIZE = os.sysconf("SC_PAGESIZE")
+
+
+def containerd_mount_data(options: list[str]) -> tuple[str | None, str]:
+    """(working directory, mount data) containerd's core/mount/mount_linux.go uses for an
+    overlay: the options joined with `,`; when they total `pagesize - 512` bytes or more,
+    `compactLowerdirOption` strips `path.Dir(longestCommonPrefix(lowerdirs)) + "/"` from
+    every lowerdir, moves `lowerdir=` to the end and mounts from that directory."""
+    if sum(len(o) for o in options) < PAGESIZE - 512:
+        return None, ",".join(options)
+    idx = next((i for i, o in enumerate(options) if o.startswith("lowerdir=")), -1)
+    if idx < 0:
+        return None, ",".join(options)
+    dirs = options[idx][len("lowerdir=") :].split(":")
+    if len(dirs) == 1:
+        return None, ",".join(options)
+    low, high = min(dirs), max(dirs)  # Go compares the alphabetical extremes
+    n = 0
+    while n < min(len(low), len(high)) and low[n] == high[n]:
+        n += 1
+    common = posixpath.dirname(low[:n])
+    if common in ("/", ".", ""):
+        return None, ",".join(options)
+    common += "/"
+    if any(len(d) <= len(common) for d in dirs):
+        return None, ",".join(options)
+    rest = options[:idx] + options[idx + 1 :]
+    return common, ",".join([*rest, "lowerdir=" + ":".join(d[len(common) :] for d in dirs)])
 
 
 def kernel_skip_reason() -> str | None:
@@ -103,22 +134,58 @@ class KernelLab:
         subprocess.run(["losetup", "-d", dev], check=True, capture_output=True)
 
     def mount(
-        self, source: str | Path, target: str | Path, fstype: str, data: str = "", flags: int = 0
+        self,
+        source: str | Path,
+        target: str | Path,
+        fstype: str,
+        data: str = "",
+        flags: int = 0,
+        *,
+        cwd: str | Path | None = None,
     ) -> Path:
+        """mount(2) with `data` byte for byte; with `cwd`, from that working directory (as
+        containerd's `mountAt` does for compacted overlay options)."""
         target = Path(target)
         target.mkdir(parents=True, exist_ok=True)
-        _check(
-            _libc.mount(
-                os.fsencode(str(source)),
-                os.fsencode(str(target)),
-                fstype.encode(),
-                ctypes.c_ulong(flags),
-                os.fsencode(data) if data else None,
-            ),
-            f"mount {target}",
-        )
+        here = os.getcwd()
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            _check(
+                _libc.mount(
+                    os.fsencode(str(source)),
+                    os.fsencode(str(target)),
+                    fstype.encode(),
+                    ctypes.c_ulong(flags),
+                    os.fsencode(data) if data else None,
+                ),
+                f"mount {target}",
+            )
+        finally:
+            os.chdir(here)
         self._mounts.append(str(target))
         return target
+
+    def mount_overlay_like_containerd(self, target: Path, options: list[str]) -> str:
+        """Mount an overlay the way containerd's core/mount does; returns the data string."""
+        chdir, data = containerd_mount_data(options)
+        self.mount("overlay", target, "overlay", data, cwd=chdir)
+        return data
+
+    def mkfs_ext4(self, image: Path, size: int = 8 << 20) -> Path:
+        image.parent.mkdir(parents=True, exist_ok=True)
+        with open(image, "wb") as fh:
+            fh.truncate(size)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, capture_output=True)
+        return image
+
+    def losetup_rw(self, file: str | Path) -> str:
+        """A writable loop (the block-mode rwlayer.img)."""
+        dev = subprocess.run(
+            ["losetup", "--show", "-f", str(file)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        self._loops.append(dev)
+        return dev
 
     def mount_erofs(self, source: str | Path, target: str | Path) -> Path:
         """An erofs mount, file-backed when `source` is a regular file (Linux 6.12+)."""

@@ -167,9 +167,14 @@ def test_relative_lowerdirs_resolve_against_the_compacted_parent() -> None:
     host = b.host()
     (chain,) = resolve_chains(MountTable(host.read_mountinfo()), host).chains
     first, second, _upper = chain.layers
-    assert first.status == "relative" and first.backing_file == r(f"{SNAP}/1286/layer.erofs")
-    assert second.status == "not-mounted"
-    assert first.kata_error == "erofs mount not found for 1286/fs"
+    # 2.1 layout: upper snapshots/<id>/fs and layers <id>/fs, so the base is snapshots/
+    assert first.status == "ok" and first.backing_file == r(f"{SNAP}/1286/layer.erofs")
+    assert first.base == r(SNAP) and "resolved against" in first.reason
+    assert second.status == "not-mounted" and second.base == r(SNAP)
+    # Kata is handed the absolute paths containerd named, so its verdict is on those
+    assert first.kata_error is None
+    assert second.kata_error == r(f"erofs mount not found for {SNAP}/1285/fs")
+    assert chain.kata_verdict == second.kata_error
 
 
 def test_paths_filter_and_fd_layer() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +16,14 @@ DEMO = str(REPO / "fixtures/hosts/demo.json")
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kata_console", *args],
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
 
 
@@ -207,3 +209,74 @@ def test_headless_commands_do_not_import_textual(argv: list[str]) -> None:
     assert "textual" not in loaded
     if argv[0] in ("--help", "chains", "rootfs"):
         assert loaded == "[]"
+
+
+def test_relative_and_dotdot_paths_resolve_against_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "x/fs").mkdir(parents=True)
+    (tmp_path / "y").mkdir()
+    table = tmp_path / "mountinfo"
+    table.write_text(
+        f"2 1 0:40 / {tmp_path}/x/fs ro - erofs {tmp_path}/x/layer.erofs ro\n"
+        f"3 1 0:41 / {tmp_path}/z/fs ro - erofs {tmp_path}/z/layer.erofs ro\n"
+    )
+    for path, cwd in (("fs", tmp_path / "x"), ("../x/fs", tmp_path / "y"), ("x/fs/.", tmp_path)):
+        proc = cli("chains", "--json", "--mountinfo", str(table), path, cwd=cwd)
+        assert proc.returncode == 0, proc.stderr
+        targets = [e["target"] for e in json.loads(proc.stdout)["erofs_mounts"]]
+        assert targets == [f"{tmp_path}/x/fs"], (path, cwd)
+    missing = cli("chains", "--mountinfo", str(table), "nope", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert one_line_error(missing).endswith("nope: no such path on the inspected host")
+
+
+def test_snapshot_and_mountinfo_together_are_refused(tmp_path: Path) -> None:
+    table = tmp_path / "mountinfo"
+    table.write_text("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n")
+    proc = cli("chains", "--snapshot", DEMO, "--mountinfo", str(table))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "two different hosts" in one_line_error(proc)
+    rootfs = cli("rootfs", "--snapshot", DEMO, "--mountinfo", str(table), "--type", "overlay")
+    assert rootfs.returncode == 2 and "two different hosts" in one_line_error(rootfs)
+
+
+def test_mountinfo_file_with_carriage_return_and_invalid_utf8(tmp_path: Path) -> None:
+    """The file is read as bytes: a \r inside a path does not end the line."""
+    table = tmp_path / "mountinfo"
+    table.write_bytes(
+        b"2 1 0:40 / /x/cr\rlf/fs ro - erofs /x/cr\rlf/layer.erofs ro\n"
+        b"3 1 0:41 / /x/\xff\xfe/fs ro - erofs /x/\xff\xfe/layer.erofs ro\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kata_console", "chains", "--json", "--mountinfo", str(table)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.decode("utf-8", "surrogateescape"))
+    assert [e["target"] for e in out["erofs_mounts"]] == [
+        "/x/cr\rlf/fs",
+        b"/x/\xff\xfe/fs".decode("utf-8", "surrogateescape"),
+    ]
+    assert not any("malformed" in w for w in out["warnings"])
+
+
+def test_proc_mounts_input_has_no_ids_and_says_so(tmp_path: Path) -> None:
+    table = tmp_path / "mounts"
+    table.write_text(
+        f"{SNAP}/1/layer.erofs {SNAP}/1/fs erofs ro,relatime 0 0\n"
+        f"overlay /run/c/rootfs overlay rw,lowerdir={SNAP}/1/fs,upperdir=/u/fs,workdir=/u/w 0 0\n"
+    )
+    proc = cli("chains", "--json", "--mountinfo", str(table))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    (chain,) = out["chains"]
+    (em,) = out["erofs_mounts"]
+    assert chain["mount_id"] is None and em["mount_id"] is None and em["majmin"] is None
+    assert chain["layers"][0]["majmin"] is None and "mount_id" not in chain["layers"][0]
+    assert "no mount ids and no MAJ:MIN" in out["warnings"][0]
+    text = cli("chains", "--mountinfo", str(table))
+    assert text.returncode == 0
+    assert "None" not in text.stdout
+    assert "no mount id" in text.stdout and "no MAJ:MIN in /proc/mounts" in text.stdout
+    assert "warning: the mount table is in /proc/mounts format" in text.stdout

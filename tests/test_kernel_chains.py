@@ -210,3 +210,79 @@ def test_fsmeta_source_is_rejected_with_the_go_text(lab: KernelLab) -> None:
     assert str(err.value) == f"unsupported mount source {meta} for {fs}"
     em = next(e for e in report_for([fs]).erofs_mounts if e.target == str(fs))
     assert em.snapshot.role == "fsmeta.erofs" and em.status == "ok"
+
+
+ODD_NAMES = [
+    "cr\rlf",  # the kernel does not escape \r: text-mode reading would split the line here
+    "nel\x85x",
+    "ls\u2028x",
+    "vt\x0bff\x0c",
+    "fs\x1cgs\x1d",
+    b"bad\xff\xfeutf8".decode("utf-8", "surrogateescape"),  # not UTF-8 at all
+]
+
+
+def test_paths_with_bytes_the_kernel_does_not_escape(lab: KernelLab) -> None:
+    """Mountpoints, sources and sysfs backing files holding \\r, other line separators and
+    invalid UTF-8 are read whole: bytes split on \\n only, decoded with surrogateescape."""
+    lowers = []
+    for i, name in enumerate(ODD_NAMES):
+        image = lab.mkfs(lab.path(f"odd/{name}/layer.erofs"), {f"f{i}": repr(name)})
+        source = lab.losetup(image) if i == 0 else image  # sysfs backing_file holds the \r
+        lowers.append(lab.mount_erofs(source, lab.path(f"odd/{name}/fs")))
+    rootfs = lab.mount(
+        "overlay",
+        lab.path("rootfs-odd"),
+        "overlay",
+        "lowerdir=" + ":".join(escape_overlay(str(p)) for p in lowers),
+    )
+    table = MountTable(LinuxHost().read_mountinfo())
+    assert table.warnings == []
+    for p in lowers:
+        assert table.at(str(p)) is not None and table.at(str(p)).fstype == "erofs"
+    chain = chain_at(report_for([rootfs]), rootfs)
+    assert [la.path for la in chain.layers] == [str(p) for p in lowers]
+    assert [la.backing_file for la in chain.layers] == [
+        str(lab.path(f"odd/{n}/layer.erofs")) for n in ODD_NAMES
+    ]
+    assert all(la.status == "ok" for la in chain.layers), [la.reason for la in chain.layers]
+    assert chain.layers[0].device.kind == "loop"
+
+
+def test_plain_overlay_of_directories_is_not_an_erofs_rootfs(lab: KernelLab) -> None:
+    """A docker / overlayfs-snapshotter overlay: its lowers are ordinary directories. They
+    are directories on their filesystem (status ok), and Kata shares such a rootfs as a
+    directory: not an EROFS rootfs, no verdict."""
+    lowers = []
+    for name in ("l1", "l2"):
+        d = lab.path(f"plain/{name}/diff")
+        d.mkdir(parents=True)
+        (d / f"{name}.txt").write_text(name)
+        lowers.append(d)
+    up, work = lab.path("plain/up/diff"), lab.path("plain/up/work")
+    up.mkdir(parents=True)
+    work.mkdir()
+    rootfs = lab.mount(
+        "overlay",
+        lab.path("plain/merged"),
+        "overlay",
+        f"lowerdir={lowers[0]}:{lowers[1]},upperdir={up},workdir={work}",
+    )
+    holder, _ = MountTable(LinuxHost().read_mountinfo()).containing(str(lowers[0]))
+    chain = chain_at(report_for([rootfs]), rootfs)
+    lo1, lo2, upper = chain.layers
+    for layer in (lo1, lo2):
+        assert layer.status == "ok" and layer.directory is True
+        assert (layer.fstype, layer.source, layer.mount_id) == (
+            holder.fstype,
+            holder.source,
+            holder.id,
+        )
+        assert layer.device is None and layer.kata_error is None
+    assert lo1.subpath == str(lowers[0]).removeprefix(holder.mountpoint).strip("/")
+    assert upper.status == "ok"
+    assert chain.erofs is False and chain.kata_verdict is None and chain.status == "ok"
+    assert (
+        create_erofs_devices(RootFs("overlay", "overlay", [f"lowerdir={lowers[0]}"]), LinuxHost())
+        == []
+    )

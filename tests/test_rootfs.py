@@ -140,3 +140,36 @@ def test_upper_rwlayer_rule() -> None:
         len(create_erofs_devices(rootfs(f"lowerdir={mm}/1", "upperdir=/elsewhere/x/fs"), b.host()))
         == 1
     )
+
+
+def test_go_path_functions() -> None:
+    from kata_console.engine.mounts.rootfs import go_base, go_dir
+
+    assert [go_base(p) for p in ("", "/", "//", "/a/layer.erofs/", "a", "/a/b")] == [
+        ".",
+        "/",
+        "/",
+        "layer.erofs",
+        "a",
+        "b",
+    ]
+    assert [go_dir(p) for p in ("diff", "", "/a/b/", "/a", "//a//b/c", "a/b")] == [
+        ".",
+        ".",
+        "/a/b",
+        "/",
+        "/a/b",
+        "a",
+    ]
+
+
+def test_basename_and_dirname_follow_go_not_posix() -> None:
+    """filepath.Base ignores a trailing slash (the source is accepted); filepath.Dir of a
+    bare name is "." (no mount has that prefix, so there is no upper device at all)."""
+    b = HostBuilder(
+        f"1 0 0:40 / {SNAP}/2/fs ro - erofs {SNAP}/2/layer.erofs/ {OPTS}\n"
+        "2 0 8:1 / / rw - ext4 /dev/vda rw\n"
+    )
+    b.file(f"{SNAP}/2/layer.erofs/")
+    devices = create_erofs_devices(rootfs(f"lowerdir={SNAP}/2/fs", "upperdir=diff"), b.host())
+    assert [d.host_path for d in devices] == [f"{SNAP}/2/layer.erofs/"]

@@ -26,8 +26,11 @@ def _filestat(st: os.stat_result) -> FileStat:
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-        return fh.read()
+    """The file's bytes as the kernel wrote them, decoded with surrogateescape. Never text
+    mode: its newline translation turns a `\r` inside a path (which neither mountinfo nor
+    sysfs escapes) into a line break."""
+    with open(path, "rb") as fh:
+        return fh.read().decode("utf-8", "surrogateescape")
 
 
 class LinuxHost:

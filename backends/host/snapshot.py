@@ -9,7 +9,9 @@ A snapshot is the log of every question a resolver asked a real host and its ans
                "listdir": {...}, "stat": {path: {"mode","dev","ino","rdev","size"} | {"errno": n}},
                "lstat": {...}, "statfs_type": {...}, "loop_status": {name: {...}}}}
 
-A question the snapshot has no answer for gets ENOENT, like a path that is not there.
+A question the snapshot has no answer for gets ENOENT, like a path that is not there, except
+that `/sys/block/<dev>/...` is answered from the device's own sysfs directory when the
+recording knows it (the kernel's symlink; Kata reads loop backing files that way).
 `RecordingHost` wraps a live `HostView` and produces such a snapshot.
 """
 
@@ -74,7 +76,24 @@ class SnapshotHost:
         return value
 
     def read_text(self, path: str) -> str:
-        return str(self._answer("read_text", path))
+        try:
+            return str(self._answer("read_text", path))
+        except OSError:
+            alias = self._sys_block_alias(path)
+            if alias is None:
+                raise
+            return str(self._answer("read_text", alias))
+
+    def _sys_block_alias(self, path: str) -> str | None:
+        """`/sys/block/<name>/...` is the kernel's symlink to the device's own sysfs
+        directory; a recording that read the file through `/sys/dev/block/M:m` answers it."""
+        if not path.startswith("/sys/block/") or path in self._calls["read_text"]:
+            return None
+        name, _, rest = path[len("/sys/block/") :].partition("/")
+        for target in self._calls["realpath"].values():
+            if isinstance(target, str) and target.rsplit("/", 1)[-1] == name:
+                return f"{target}/{rest}" if rest else target
+        return None
 
     def realpath(self, path: str) -> str:
         return str(self._answer("realpath", path))
@@ -86,12 +105,9 @@ class SnapshotHost:
         return FileStat(**self._answer("stat", path))
 
     def lstat(self, path: str) -> FileStat:
-        try:
-            return FileStat(**self._answer("lstat", path))
-        except OSError:
-            if path in self._calls["lstat"]:
-                raise
+        if path not in self._calls["lstat"]:  # recorded only when it differs from stat
             return self.stat(path)
+        return FileStat(**self._answer("lstat", path))
 
     def statfs_type(self, path: str) -> int:
         return int(self._answer("statfs_type", path))

@@ -7,7 +7,7 @@ import json
 import sys
 
 from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
-from kata_console.cli.hostargs import add_host_arguments, open_host
+from kata_console.cli.hostargs import absolute_paths, add_host_arguments, open_host
 from kata_console.engine.mounts.chainmodel import BAD_STATUSES, ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
 
@@ -19,7 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Resolve every overlay and erofs mount of a mount table down to the file "
         "each EROFS layer is read from, with Kata's verdict per layer.",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="only chains through these paths")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="only chains through these paths (relative ones are taken from the working directory)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--strict",
@@ -32,13 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ctx = open_host(args)
-    for path in args.paths:
+    paths = absolute_paths(args.paths)
+    for given, path in zip(args.paths, paths, strict=True):
         if not _known(ctx, path):
-            raise UsageError(f"{path}: no such path on the inspected host")
-    report = resolve_chains(
-        ctx.table, ctx.host, args.paths or None, check_st_dev=ctx.same_namespace
-    )
-    if args.mountinfo and not args.snapshot:
+            raise UsageError(f"{given}: no such path on the inspected host")
+    report = resolve_chains(ctx.table, ctx.host, paths or None, check_st_dev=ctx.same_namespace)
+    if args.mountinfo:
         report.warnings.append(
             f"mount table read from {args.mountinfo}: devices and files were checked on this host"
         )

@@ -1,8 +1,10 @@
 """Options shared by commands that inspect a host: which mount table, which host view.
 
-`--mountinfo FILE` (mountinfo or /proc/mounts format), `--pid PID` (that process's mount
-namespace), `--snapshot FILE` (a recorded host instead of the live kernel) and
-`--record FILE` (save every answer the live host gave, for a reproducible bug report).
+`--mountinfo FILE` (mountinfo or /proc/mounts format, read as bytes), `--pid PID` (that
+process's mount namespace), `--snapshot FILE` (a recorded host instead of the live kernel;
+it carries its own mount table, so it is refused together with `--mountinfo`: that would
+judge one host's mounts by another host's devices) and `--record FILE` (save every answer
+the live host gave, for a reproducible bug report).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def add_host_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snapshot",
         metavar="FILE",
-        help="answer from a recorded host snapshot instead of the live kernel",
+        help="answer from a recorded host snapshot instead of the live kernel "
+        "(it has its own mount table: not with --mountinfo)",
     )
     parser.add_argument(
         "--record",
@@ -53,10 +56,20 @@ class HostContext:
             self.host.save(self.record_path)  # type: ignore[attr-defined]
 
 
+def absolute_paths(paths: list[str]) -> list[str]:
+    """PATH arguments as absolute paths: relative ones (and `..`) against the working
+    directory, lexically, as a shell user means them."""
+    return [os.path.abspath(p) for p in paths]
+
+
 def open_host(args: argparse.Namespace) -> HostContext:
     """Build the host view and mount table the options ask for; bad input -> UsageError."""
     if args.snapshot and args.record:
         raise UsageError("--record records the live host; it cannot be combined with --snapshot")
+    if args.snapshot and args.mountinfo:
+        raise UsageError(
+            "--mountinfo and --snapshot describe two different hosts: give one of them"
+        )
     if args.snapshot:
         from backends.host.snapshot import SnapshotError, SnapshotHost
 
@@ -79,8 +92,8 @@ def open_host(args: argparse.Namespace) -> HostContext:
     same_ns = False
     if args.mountinfo:
         try:
-            with open(args.mountinfo, encoding="utf-8", errors="surrogateescape") as fh:
-                text = fh.read()
+            with open(args.mountinfo, "rb") as fh:  # bytes: text mode would split on \r
+                text: str | bytes = fh.read()
         except FileNotFoundError:
             raise UsageError(f"{args.mountinfo}: no such file") from None
         except IsADirectoryError:

@@ -24,10 +24,12 @@ from kata_console.engine.mounts.chainmodel import (
     UNRESOLVABLE,
     DeviceHop,
 )
+from kata_console.engine.mounts.hostmemo import MemoHost
 from kata_console.engine.mounts.mounttable import Mount, MountTable
 from kata_console.engine.ports import HostView
 
 LOOP_MAJOR = 7
+LO_FLAGS_READ_ONLY, LO_FLAGS_AUTOCLEAR = 1, 4
 MAX_DEPTH = 8
 DELETED_SUFFIX = " (deleted)"
 
@@ -41,7 +43,12 @@ class BlockResolver:
 
     def __init__(self, table: MountTable, host: HostView) -> None:
         self.table = table
-        self.host = host
+        self.host = host if isinstance(host, MemoHost) else MemoHost(host)
+        #: sysfs and ioctl questions: asked once per device (results are cached per MAJ:MIN),
+        #: so they skip the memo; file stats go through it, Kata's verdicts reuse them
+        self.sys: HostView = self.host.inner
+        #: the table's erofs mounts, when the caller already has them
+        self.erofs_mounts: list[Mount] | None = None
         self._block: dict[str, DeviceHop] = {}
         self._erofs_by_majmin: dict[str, Mount] | None = None
         self._holders: dict[int, DeviceHop | None] = {}
@@ -66,6 +73,7 @@ class BlockResolver:
         try:
             lst = self.host.lstat(src)
         except OSError as exc:
+            self.host.remember("stat", src, exc)  # the same path error stat(2) would give
             hop.status = MISSING
             hop.reason = (
                 f"backing file not found ({os.strerror(exc.errno or errno.ENOENT)}): deleted or "
@@ -75,14 +83,14 @@ class BlockResolver:
         if _stat.S_ISLNK(lst.mode):
             try:
                 hop.symlink_target = self.host.realpath(src)
+                st = self.host.stat(src)
             except OSError:
                 hop.status = MISSING
                 hop.reason = "backing file is a dangling symlink"
                 return hop
-        try:
-            st = self.host.stat(src)
-        except OSError:
-            return hop
+        else:
+            st = lst  # not a symlink: stat(2) would say the same
+            self.host.remember("stat", src, lst)
         hop.inode = st.ino
         hop.backing_majmin = _majmin(st.dev)
         hop.parent = self.holder_of(st.dev, depth + 1)
@@ -102,20 +110,7 @@ class BlockResolver:
                 )
             if _stat.S_ISBLK(st.mode):
                 return self.block(os.major(st.rdev), os.minor(st.rdev), depth)
-        fake = Mount(
-            mount.line_no,
-            mount.id,
-            mount.parent,
-            0,
-            0,
-            mount.root,
-            mount.mountpoint,
-            mount.vfs_options,
-            mount.optional,
-            mount.fstype,
-            src,
-            mount.super_options,
-        )
+        fake = dataclasses.replace(mount, major=0, minor=0)
         hop = self._file_backed(fake, depth)
         hop.majmin = None
         return hop
@@ -133,8 +128,7 @@ class BlockResolver:
     def _resolve_block(self, major: int, minor: int, depth: int) -> DeviceHop:
         key = f"{major}:{minor}"
         try:
-            sysdir = self.host.realpath(f"/sys/dev/block/{key}")
-            self.host.read_text(f"{sysdir}/dev")
+            sysdir = self.sys.realpath(f"/sys/dev/block/{key}")  # strict: fails when gone
         except OSError:
             return DeviceHop(
                 kind="loop" if major == LOOP_MAJOR else "none",
@@ -155,32 +149,42 @@ class BlockResolver:
         return DeviceHop(kind="block", name=name, majmin=key, ro=self._flag(f"{sysdir}/ro"))
 
     def _loop(self, sysdir: str, name: str, key: str, depth: int) -> DeviceHop:
-        hop = DeviceHop(kind="loop", name=name, majmin=key, ro=self._flag(f"{sysdir}/ro"))
+        hop = DeviceHop(kind="loop", name=name, majmin=key)
+        # /sys/block/<name> is the kernel's link to this directory: the file Kata reads.
+        kata_path = f"/sys/block/{name}/loop/backing_file"
         try:
-            raw = self.host.read_text(f"{sysdir}/loop/backing_file")
-        except OSError:
+            raw = self.sys.read_text(f"{sysdir}/loop/backing_file")
+        except OSError as exc:
+            self.host.remember("read_text", kata_path, exc)
+            hop.ro = self._flag(f"{sysdir}/ro")
             hop.status = DETACHED
             hop.reason = f"{name} is not bound to a file (detached: no {name}/loop in sysfs)"
             return hop
+        self.host.remember("read_text", kata_path, raw)
         path = raw[:-1] if raw.endswith("\n") else raw  # exactly one: a path may end in \n
         if path.endswith(DELETED_SUFFIX):
             path = path[: -len(DELETED_SUFFIX)]
             hop.deleted = True
         hop.backing_file = path
-        hop.offset = self._int(f"{sysdir}/loop/offset")
-        hop.sizelimit = self._int(f"{sysdir}/loop/sizelimit")
-        hop.autoclear = self._flag(f"{sysdir}/loop/autoclear")
         try:
-            status = self.host.loop_status(name)
+            status = self.sys.loop_status(name)
         except OSError as exc:
             if exc.errno == errno.ENXIO:
                 hop.status = DETACHED
                 hop.reason = f"{name} was detached between two reads (ENXIO)"
                 return hop
             status = None
-        if status is not None:
+        if status is not None:  # one ioctl answers what three sysfs files would
+            hop.ro = bool(status.flags & LO_FLAGS_READ_ONLY)
+            hop.autoclear = bool(status.flags & LO_FLAGS_AUTOCLEAR)
+            hop.offset = status.offset
             hop.inode = status.inode
             hop.backing_majmin = _majmin(status.device)
+        else:
+            hop.ro = self._flag(f"{sysdir}/ro")
+            hop.offset = self._int(f"{sysdir}/loop/offset")
+            hop.autoclear = self._flag(f"{sysdir}/loop/autoclear")
+        hop.sizelimit = self._int(f"{sysdir}/loop/sizelimit")
         if hop.deleted:
             hop.status = DELETED
             hop.reason = "backing file was deleted; the loop still holds it open" + (
@@ -219,7 +223,7 @@ class BlockResolver:
         hop = DeviceHop(kind="partition", name=name, majmin=key, start=self._int(f"{sysdir}/start"))
         parent_dir = posixpath.dirname(sysdir)
         try:
-            pmaj, _, pmin = self.host.read_text(f"{parent_dir}/dev").strip().partition(":")
+            pmaj, _, pmin = self.sys.read_text(f"{parent_dir}/dev").strip().partition(":")
             hop.parent = self.block(int(pmaj), int(pmin), depth + 1)
         except (OSError, ValueError):
             hop.status = UNRESOLVABLE
@@ -233,13 +237,13 @@ class BlockResolver:
         hop = DeviceHop(kind="dm", name=name, majmin=key, ro=self._flag(f"{sysdir}/ro"))
         hop.dm_name = self._text(f"{sysdir}/dm/name")
         try:
-            slaves = sorted(self.host.listdir(f"{sysdir}/slaves"))
+            slaves = sorted(self.sys.listdir(f"{sysdir}/slaves"))
         except OSError:
             slaves = []
         for slave in slaves:
             try:
                 smaj, _, smin = (
-                    self.host.read_text(f"{sysdir}/slaves/{slave}/dev").strip().partition(":")
+                    self.sys.read_text(f"{sysdir}/slaves/{slave}/dev").strip().partition(":")
                 )
                 hop.slaves.append(self.block(int(smaj), int(smin), depth + 1))
             except (OSError, ValueError):
@@ -288,16 +292,17 @@ class BlockResolver:
 
     def _erofs_at(self, majmin: str) -> Mount | None:
         if self._erofs_by_majmin is None:
-            self._erofs_by_majmin = {
-                m.majmin: m for m in self.table.of_type("erofs") if m.majmin is not None
-            }
+            erofs = self.erofs_mounts
+            if erofs is None:
+                erofs = self.table.of_type("erofs")
+            self._erofs_by_majmin = {m.majmin: m for m in erofs if m.majmin is not None}
         return self._erofs_by_majmin.get(majmin)
 
     # ----------------------------------------------------------------- sysfs reads
 
     def _text(self, path: str) -> str | None:
         try:
-            return self.host.read_text(path).strip()
+            return self.sys.read_text(path).strip()
         except OSError:
             return None
 
@@ -314,7 +319,7 @@ class BlockResolver:
 
     def _exists(self, path: str) -> bool:
         try:
-            self.host.stat(path)
+            self.sys.stat(path)
             return True
         except OSError:
             return False

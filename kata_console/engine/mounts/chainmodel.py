@@ -1,6 +1,7 @@
 """The resolved chain `overlay -> layer -> erofs mount -> loop/file -> backing file`, as data.
 
-Plain dataclasses with a stable `to_dict()` (the `chains --json` contract of issue 2), so
+Plain dataclasses with a stable `to_dict()` (the `chains --json` contract: keys are added,
+never removed), so
 the CLI, the console and tests all read the same shape.
 """
 
@@ -109,6 +110,12 @@ class Layer:
     mount_id: int | None = None
     subpath: str | None = None
     activation: dict[str, Any] | None = None
+    #: the layer is an ordinary directory on `fstype` (a plain overlay), not a mount
+    directory: bool = False
+    #: relative lowerdir: the directory it was resolved against ...
+    base: str | None = None
+    #: ... or, when none could be proven, every candidate and how many layers it holds
+    bases_tried: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -131,17 +138,24 @@ class Layer:
             out["subpath"] = self.subpath
         if self.activation is not None:
             out["activation"] = self.activation
+        if self.directory:
+            out["directory"] = True
+        if self.base is not None:
+            out["base"] = self.base
+        if self.bases_tried is not None:
+            out["bases_tried"] = self.bases_tried
         return out
 
 
 @dataclass(slots=True)
 class Chain:
-    """An overlay mount and its layers, top to bottom, then the upper."""
+    """An overlay mount and its layers, top to bottom, then the upper. `mount_id` is None
+    when the table has no ids (/proc/mounts) and -1 for an overlay the shim never mounted."""
 
     target: str
     source: str
     fstype: str
-    mount_id: int
+    mount_id: int | None
     layers: list[Layer] = field(default_factory=list)
     erofs: bool = False
     kata_verdict: str | None = None

@@ -14,20 +14,35 @@ from __future__ import annotations
 
 import re
 
-_OCTAL = re.compile(rb"\\([0-3][0-7]{2})")
+#: `\\NNN` with a value below 0o200, exactly what moby's `unescape` (Kata's mount-table reader)
+#: decodes. The kernel only ever writes `\\040 \\011 \\012 \\134` (and `\\054` in option
+#: values); a larger value such as `\\222` is no kernel escape and stays as written.
+_OCTAL = re.compile(rb"\\([01][0-7]{2})")
 
-#: Characters the kernel octal-escapes in mountinfo path fields (`mangle()` in fs/proc_namespace.c).
-PATH_ESCAPED = " \t\n\\"
+
+def decode_octal_bytes(raw: bytes) -> bytes:
+    """Decode the kernel's `\\NNN` escapes in raw bytes (moby's rules); other bytes unchanged."""
+    if b"\\" not in raw:
+        return raw
+    return _OCTAL.sub(lambda m: bytes((int(m.group(1), 8),)), raw)
 
 
 def decode_octal(text: str) -> str:
-    """Decode `\\NNN` octal escapes (bytes, so multi-byte UTF-8 survives); other text unchanged."""
+    """Decode `\\NNN` escapes of a str holding surrogate-escaped bytes (see `decode_octal_bytes`)."""
     if "\\" not in text:
         return text
-    raw = text.encode("utf-8", "surrogateescape")
-    raw = _OCTAL.sub(lambda m: bytes((int(m.group(1), 8),)), raw)
+    raw = decode_octal_bytes(text.encode("utf-8", "surrogateescape"))
     return raw.decode("utf-8", "surrogateescape")
 
+
+def decode_path(raw: bytes) -> str:
+    """A mount-table field as `str`: octal escapes decoded, then UTF-8 with surrogateescape so
+    that any byte sequence (invalid UTF-8 included) round-trips to the same path."""
+    return decode_octal_bytes(raw).decode("utf-8", "surrogateescape")
+
+
+#: Characters the kernel octal-escapes in mountinfo path fields (`mangle()` in fs/proc_namespace.c).
+PATH_ESCAPED = " \t\n\\"
 
 _TABLES: dict[str, dict[int, str]] = {}
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from kata_console.engine.deviceinfo import FILE_BACKED_MAJOR, DeviceInfo
 from kata_console.engine.gofmt import go_quote
 from kata_console.engine.mounts.mounttable import MountTable
-from kata_console.engine.ports import HostView
+from kata_console.engine.ports import FileStat, HostView
 
 EROFS_SNAPSHOTTER = "io.containerd.snapshotter.v1.erofs"
 EROFS_SUPER_MAGIC_V1 = 0xE0F5E1E2
@@ -101,9 +101,14 @@ def is_erofs_rootfs(rootfs: RootFs, host: HostView) -> bool:
     return False
 
 
+def kata_backing_path(source: str) -> str:
+    """The sysfs file Go reads for a `/dev/loop...` source (by the source string, not MAJ:MIN)."""
+    return f"/sys/block/loop{source[len('/dev/loop') :]}/loop/backing_file"
+
+
 def _loop_backing_file(host: HostView, source: str) -> str:
     """Go: `/dev/loopN` -> content of `/sys/block/loopN/loop/backing_file`, `\\n` trimmed."""
-    path = f"/sys/block/loop{source[len('/dev/loop') :]}/loop/backing_file"
+    path = kata_backing_path(source)
     try:
         text = host.read_text(path)
     except OSError as exc:
@@ -114,15 +119,53 @@ def _loop_backing_file(host: HostView, source: str) -> str:
 def create_device_info(host: HostView, source: str, read_only: bool) -> DeviceInfo:
     """Go `createDeviceInfo(source, source, readonly, isBlockFile=true)`."""
     try:
-        st = host.stat(source)
+        st: FileStat | OSError = host.stat(source)
     except OSError as exc:
-        raise RootfsError(f"stat {go_quote(source)} failed: {go_errno_text(exc)}") from exc
+        st = exc
+    return device_info_for(source, st, read_only)
+
+
+def device_info_for(source: str, st: FileStat | OSError, read_only: bool) -> DeviceInfo:
+    """The DeviceInfo (or Go's error) for `source` given what `stat(source)` answered; shared
+    by the rules above and by the resolver, which already has that answer."""
+    error = device_error(source, st)
+    if error is not None:
+        raise RootfsError(error) from (st if isinstance(st, OSError) else None)
+    assert not isinstance(st, OSError)
     if _stat.S_ISBLK(st.mode):
         return DeviceInfo(source, source, "b", os.major(st.rdev), os.minor(st.rdev), read_only)
-    if _stat.S_ISREG(st.mode):
-        return DeviceInfo(source, source, "b", FILE_BACKED_MAJOR, 0, read_only)
+    return DeviceInfo(source, source, "b", FILE_BACKED_MAJOR, 0, read_only)
+
+
+def device_error(source: str, st: FileStat | OSError) -> str | None:
+    """Go's error for a layer file, given what `stat(source)` answered (None: usable)."""
+    if isinstance(st, OSError):
+        return f"stat {go_quote(source)} failed: {go_errno_text(st)}"
+    if _stat.S_ISBLK(st.mode) or _stat.S_ISREG(st.mode):
+        return None
     # Go falls through to PmemDeviceInfo, which fails for anything that is not a pmem file.
-    raise RootfsError(f"unsupported device type for {source}")
+    return f"unsupported device type for {source}"
+
+
+def go_clean(path: str) -> str:
+    """Go `filepath.Clean` (lexical; unlike POSIX normpath, `//a` becomes `/a`)."""
+    cleaned = posixpath.normpath(path) if path else "."
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def go_base(path: str) -> str:
+    """Go `filepath.Base`: trailing slashes ignored, `.` for "", `/` for all slashes."""
+    if path == "":
+        return "."
+    stripped = path.rstrip("/")
+    if stripped == "":
+        return "/"
+    return stripped.rsplit("/", 1)[-1]
+
+
+def go_dir(path: str) -> str:
+    """Go `filepath.Dir`: everything up to the last slash, cleaned (`.` when there is none)."""
+    return go_clean(path[: path.rfind("/") + 1])
 
 
 def erofs_mount_source(table: MountTable, path: str) -> str:
@@ -138,22 +181,22 @@ def layer_source(table: MountTable, host: HostView, path: str) -> str:
     source = erofs_mount_source(table, path)
     if source.startswith("/dev/loop"):
         source = _loop_backing_file(host, source)
-    if posixpath.basename(source) != LAYER_BASENAME:
+    if go_base(source) != LAYER_BASENAME:
         raise RootfsError(f"unsupported mount source {source} for {path}")
     return source
 
 
 def upper_source(table: MountTable, host: HostView, upperdir: str) -> str | None:
     """Go `parseOverlayUpperFs` + the rwlayer rule: the first mount whose mountpoint has the
-    string prefix `dirname(upperdir)` (Go compares strings, not path components). None when
+    string prefix `filepath.Dir(upperdir)` (Go compares strings, not path components). None when
     no mount matches: the upper then lives in guest tmpfs."""
-    m = table.first_with_prefix(posixpath.dirname(upperdir))
+    m = table.first_with_prefix(go_dir(upperdir))
     if m is None:
         return None
     source = m.source
     if source.startswith("/dev/loop"):
         source = _loop_backing_file(host, source)
-    if posixpath.basename(source) != RWLAYER_BASENAME:
+    if go_base(source) != RWLAYER_BASENAME:
         raise RootfsError(f"unsupported upper blockfile {source} for {upperdir}")
     return source
 
