@@ -195,3 +195,31 @@ def test_view_model_and_sources_do_not_import_textual() -> None:
         [sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_rootfs_chains_on_a_proc_mounts_table_invent_no_ids() -> None:
+    """A host whose table is /proc/mounts (no ids): the container's synthetic overlay is
+    added in that format and its chain has no mount id, instead of a TypeError."""
+    from backends.host.snapshot import SnapshotHost
+    from kata_console.engine.mounts.escapes import encode_octal
+    from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
+    from tests.conftest import REPO
+
+    host = SnapshotHost.load(REPO / "fixtures" / "hosts" / "demo.json")
+    snap = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
+    proc_mounts = "".join(
+        f"{encode_octal(m.source or 'none')} {encode_octal(m.mountpoint)} {m.fstype} "
+        f"{m.super_options or 'rw'} 0 0\n"
+        for m in _mounts(host)
+    )
+    chains = rootfs_chains(host, proc_mounts, {"new": RootfsSpec((f"{snap}/1/fs",))})
+    chain = chains["new"]
+    assert chain.mount_id is None
+    assert [layer.path for layer in chain.layers] == [f"{snap}/1/fs"]
+
+
+def _mounts(host):  # type: ignore[no-untyped-def]
+    from kata_console.engine.mounts.mounttable import MountTable
+
+    table = MountTable(host.read_mountinfo())
+    return list(table)

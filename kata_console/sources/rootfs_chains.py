@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kata_console.engine.mounts.chainmodel import Chain
 from kata_console.engine.mounts.chains import resolve_chains
-from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.mounts.mounttable import MOUNTINFO, MountTable
 from kata_console.engine.ports import HostView
 from kata_console.sources.model import DeviceView
 
@@ -49,6 +49,7 @@ def rootfs_chains(
     path, else the synthetic overlay built from the spec."""
     lines = [mountinfo.rstrip("\n")]
     table = MountTable(mountinfo)
+    has_ids = table.format == MOUNTINFO  # /proc/mounts lines carry no ids to invent
     for n, (cid, spec) in enumerate(sorted(specs.items())):
         target = bundle_rootfs(cid)
         if table.at(target) is not None or not spec.lowerdirs:
@@ -58,10 +59,13 @@ def rootfs_chains(
             work = spec.upperdir.rsplit("/", 1)[0] + "/work"
             opts += f",upperdir={spec.upperdir},workdir={work}"
         mid = _SYNTHETIC_ID + n
-        lines.append(f"{mid} 1 0:{mid} / {target} rw,relatime - overlay overlay {opts}")
-    report = resolve_chains(MountTable("\n".join(lines) + "\n"), host)
+        if has_ids:
+            lines.append(f"{mid} 1 0:{mid} / {target} rw,relatime - overlay overlay {opts}")
+        else:
+            lines.append(f"overlay {target} overlay {opts} 0 0")
+    report = resolve_chains(MountTable("\n".join(lines) + "\n", table.format), host)
     for chain in report.chains:
-        if chain.mount_id >= _SYNTHETIC_ID:
+        if chain.mount_id is not None and chain.mount_id >= _SYNTHETIC_ID:
             chain.mount_id = -1  # no such mount on the host: never show an invented id
     by_target = {c.target: c for c in report.chains}
     return {cid: by_target[bundle_rootfs(cid)] for cid in specs if bundle_rootfs(cid) in by_target}
