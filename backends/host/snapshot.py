@@ -24,6 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from backends.host.snapshotcheck import SchemaError, validate_snapshot
+from kata_console.engine.jsonfile import load_json
 from kata_console.engine.ports import FileStat, HostView, LoopStatus
 
 FORMAT = "kata-console-host/1"
@@ -52,11 +54,21 @@ class SnapshotHost:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SnapshotHost:
+        """The recording at `path`, checked whole (`SnapshotError` naming the file and the
+        field); a missing file is `FileNotFoundError`, so callers can word that their way."""
+        if not os.path.lexists(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+        data = load_json(
+            path,
+            SnapshotError,
+            missing="no such snapshot file",
+            invalid="not a JSON host snapshot",
+            what="host snapshot",
+        )
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise SnapshotError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+            validate_snapshot(data, FORMAT, _METHODS)
+        except SchemaError as exc:
+            raise SnapshotError(f"{path}: {exc}") from None
         return cls(data, str(path))
 
     def read_mountinfo(self, pid: int | None = None) -> str:
