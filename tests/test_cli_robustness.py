@@ -129,16 +129,18 @@ def test_usage_errors_are_one_line(args: list[str], expected: str) -> None:
     assert expected in refused(*args, timeout=30)
 
 
-@pytest.mark.parametrize("value", ["-1", "0", "nan", "NaN", "inf", "-inf", "1e400", "86401"])
+@pytest.mark.parametrize(
+    "value", ["-1", "0", "nan", "NaN", "inf", "-inf", "1e400", "86401", "0.001"]
+)
 def test_refresh_must_be_positive_and_finite(value: str) -> None:
     # before: the console started with a timer that fired continuously (100% CPU, deaf
     # to q and SIGTERM), so this run hit its timeout instead of exiting
     line = refused(f"--refresh={value}", timeout=30)
-    assert "the refresh interval is a number of seconds above 0" in line
+    assert "the refresh interval is a number of seconds from 0.5 to 86400" in line
 
 
 def test_refresh_values_that_are_accepted() -> None:
-    assert tui.refresh_seconds("0.25") == 0.25
+    assert tui.refresh_seconds("0.5") == 0.5
     assert tui.refresh_seconds("86400") == 86400.0
 
 
@@ -262,3 +264,11 @@ def test_one_line_checker_catches_a_usage_block() -> None:
     proc = subprocess.CompletedProcess([], 2, "", "usage: kata-console [-h]\nkata-console: x\n")
     with pytest.raises(AssertionError):
         one_line(proc)
+
+
+@pytest.mark.parametrize("keys", ["ctrl+\x00", "\udcff", "ctrl+\x1b", "x,\t"])
+def test_keymap_keys_must_be_typeable(keys: str, tmp_path: Path) -> None:
+    keymap = tmp_path / "keys.json"
+    keymap.write_text(json.dumps({"container.stop": keys}))
+    with pytest.raises(ValueError, match="is not a key"):
+        tui.load_keymap(str(keymap))

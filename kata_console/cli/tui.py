@@ -26,21 +26,22 @@ CONSOLE_DESTS = {
 #: the console options that take a value (the CLI skips it when looking for a COMMAND)
 CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh")
 DEFAULT_REFRESH = 2.0
-#: a refresh a day apart is already no refresh; beyond that timers lose precision
-MAX_REFRESH = 86400.0
+#: each refresh restarts the reload in progress, so an interval shorter than a reload of
+#: a busy host would never show anything; a day apart is already no refresh at all
+MIN_REFRESH, MAX_REFRESH = 0.5, 86400.0
 
 
 def refresh_seconds(text: str) -> float:
-    """`--refresh`: a positive, finite number of seconds. A negative, zero or NaN interval
-    would make the console's timer fire continuously and starve its input handling."""
+    """`--refresh`: a finite number of seconds in range. A negative, zero or NaN interval
+    made the console's timer fire continuously and starve its input handling (`q`)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_REFRESH):
+    if not (math.isfinite(value) and MIN_REFRESH <= value <= MAX_REFRESH):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: the refresh interval is a number of seconds above 0, "
-            f"at most {MAX_REFRESH:g}"
+            f"{text!r}: the refresh interval is a number of seconds "
+            f"from {MIN_REFRESH:g} to {MAX_REFRESH:g}"
         )
     return value
 
@@ -125,9 +126,20 @@ def load_keymap(path: str) -> dict[str, str]:
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
     for binding_id, keys in data.items():
         for key in keys.split(","):
-            if not key.strip() or any(not part for part in key.strip().split("+")):
+            parts = key.strip().split("+")
+            # a control character or a lone surrogate cannot be typed, and the terminal
+            # driver could not even draw it in the key bar
+            if not key.strip() or any(not p or not _typeable(p) for p in parts):
                 raise ValueError(f"{path}: {binding_id}: {keys!r} is not a key (e.g. ctrl+x, f2)")
     return data
+
+
+def _typeable(part: str) -> bool:
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return part.isprintable()
 
 
 def binding_ids() -> set[str]:
