@@ -230,3 +230,12 @@ def test_state_dir_that_is_a_file_or_a_dangling_link(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "nowhere")
     line = refused("play", "--state-dir", str(link), BASIC_PLAN)
     assert "a dangling symbolic link" in line
+
+
+def test_names_too_long_for_the_kernel(tmp_path: Path) -> None:
+    """ENAMETOOLONG is not one of the errors Path.exists() swallows."""
+    long = str(tmp_path / ("x" * 300))
+    assert "File name too long" in refused("play", "--state-dir", long, BASIC_PLAN)
+    assert "File name too long" in refused("chains", "--snapshot", long)
+    assert "File name too long" in refused("chains", "--record", long)
+    assert "File name too long" in refused("--keymap", long)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.host.snapshotcheck import SchemaError, validate_snapshot
-from kata_console.engine.jsonfile import load_json
+from kata_console.engine.jsonfile import InputFileError, MissingInputFile, parse_json, read_input
 from kata_console.engine.ports import FileStat, HostView, LoopStatus
 
 FORMAT = "kata-console-host/1"
@@ -56,15 +56,13 @@ class SnapshotHost:
     def load(cls, path: str | os.PathLike[str]) -> SnapshotHost:
         """The recording at `path`, checked whole (`SnapshotError` naming the file and the
         field); a missing file is `FileNotFoundError`, so callers can word that their way."""
-        if not os.path.lexists(path):
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-        data = load_json(
-            path,
-            SnapshotError,
-            missing="no such snapshot file",
-            invalid="not a JSON host snapshot",
-            what="host snapshot",
-        )
+        try:
+            raw = read_input(path, "host snapshot")
+        except MissingInputFile:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
+        except InputFileError as exc:
+            raise SnapshotError(str(exc)) from None
+        data = parse_json(raw, str(path), SnapshotError, "not a JSON host snapshot")
         try:
             validate_snapshot(data, FORMAT, _METHODS)
         except SchemaError as exc:

@@ -58,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.state_dir is not None:
         state_dir = Path(args.state_dir)
-        if state_dir.is_symlink() and not state_dir.exists():
-            raise UsageError(f"--state-dir {state_dir}: a dangling symbolic link")
-        if state_dir.exists() and not state_dir.is_dir():
-            raise UsageError(f"--state-dir {state_dir}: not a directory")
-        try:
+        try:  # Path.exists() raises for some errors (a name too long), not only ENOENT
+            if state_dir.is_symlink() and not state_dir.exists():
+                raise UsageError(f"--state-dir {state_dir}: a dangling symbolic link")
+            if state_dir.exists() and not state_dir.is_dir():
+                raise UsageError(f"--state-dir {state_dir}: not a directory")
             state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--state-dir {state_dir}: {exc.strerror or exc}") from None
