@@ -60,12 +60,14 @@ async def make_agent(
         "on_dead": on_dead,
     }
     if spec == "spawn":
-        from backends.agent.spawn import spawn_agent
+        from backends.agent.spawn import UnsafeRunDir, spawn_agent
 
         try:
             spawned = await spawn_agent(run_dir, faults=faults)
         except ValueError as exc:
             raise WiringError(f"agent fault: {exc}") from None
+        except UnsafeRunDir as exc:  # the state directory given is unusable: bad input
+            raise WiringError(str(exc)) from None
         client = spawned.client(**options)
 
         async def close() -> None:

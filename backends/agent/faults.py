@@ -45,6 +45,8 @@ STATUS_CODES = frozenset(
 )
 
 CRASH_EXIT_CODE = 1
+#: the longest delay a fault may ask for (the milliseconds of a uint32 timeout)
+MAX_DELAY_MS = 2**32 - 1
 
 
 class FaultSpecError(ValueError):
@@ -101,9 +103,16 @@ def parse_fault(spec: str, known: Iterable[str] | None = None) -> Fault:
     if kind == "crash" and not rest:
         return Fault(rpc, "crash")
     if kind == "delay":
-        if not rest.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        digits = rest.lstrip("0") or "0"
+        if (
+            not (rest.isascii() and rest.isdigit())
+            or len(digits) > 10
+            or int(digits) > MAX_DELAY_MS
+        ):
             raise FaultSpecError(
-                f"bad fault {spec!r}: delay needs milliseconds, e.g. {rpc}=delay:500"
+                f"bad fault {spec!r}: delay needs milliseconds (0 to {MAX_DELAY_MS}), "
+                f"e.g. {rpc}=delay:500"
             )
         return Fault(rpc, "delay", delay_ms=int(rest))
     if kind == "error":

@@ -21,6 +21,11 @@ class ListenError(Exception):
     """The listen address cannot be used safely; the text is one operator-facing line."""
 
 
+class BadListenPath(ListenError):
+    """The address or its directory is refused as given (bad input: the CLI exits 2),
+    as opposed to a listen that failed at run time (a socket in use: exit 1)."""
+
+
 def socket_path(url: str) -> Path:
     """The filesystem path of a `unix:///abs/path` (or `unix:/abs/path`) address."""
     if url.startswith("unix://"):
@@ -28,11 +33,17 @@ def socket_path(url: str) -> Path:
     elif url.startswith("unix:"):
         raw = url[len("unix:") :]
     else:
-        raise ListenError(f"{url!r} is not a unix:// address")
+        raise BadListenPath(f"{url!r} is not a unix:// address")
     if not raw.startswith("/"):
-        raise ListenError(f"{url!r}: the socket path must be absolute")
-    if len(raw.encode()) > UNIX_PATH_MAX:
-        raise ListenError(f"{url!r}: socket path longer than {UNIX_PATH_MAX} bytes")
+        raise BadListenPath(f"{url!r}: the socket path must be absolute")
+    try:
+        encoded = raw.encode("utf-8")  # gRPC takes the address as UTF-8 text
+    except UnicodeEncodeError:
+        raise BadListenPath(f"{url!r}: the socket path is not valid UTF-8") from None
+    if "\0" in raw:
+        raise BadListenPath(f"{url!r}: the socket path contains a NUL byte")
+    if len(encoded) > UNIX_PATH_MAX:
+        raise BadListenPath(f"{url!r}: socket path longer than {UNIX_PATH_MAX} bytes")
     return Path(raw)
 
 
@@ -45,22 +56,25 @@ def prepare_socket_dir(path: Path) -> None:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise ListenError(f"cannot create {directory}: {exc.strerror}") from None
-    st = directory.stat()
+        raise BadListenPath(f"cannot create {directory}: {exc.strerror}") from None
+    try:
+        st = directory.stat()
+    except OSError as exc:
+        raise BadListenPath(f"cannot use {directory}: {exc.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
-        raise ListenError(f"{directory} is not a directory")
+        raise BadListenPath(f"{directory} is not a directory")
     if st.st_mode & 0o022:
-        raise ListenError(
+        raise BadListenPath(
             f"refusing {directory}: group- or world-writable (mode {stat.S_IMODE(st.st_mode):04o})"
         )
     if st.st_uid != os.geteuid():
-        raise ListenError(f"refusing {directory}: owned by uid {st.st_uid}, not by us")
+        raise BadListenPath(f"refusing {directory}: owned by uid {st.st_uid}, not by us")
     try:
         existing = path.lstat()
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(existing.st_mode):
-        raise ListenError(f"refusing {path}: exists and is not a socket")
+        raise BadListenPath(f"refusing {path}: exists and is not a socket")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(str(path))

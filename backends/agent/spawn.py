@@ -136,6 +136,14 @@ class SpawnedAgent:
         await self.stop()
 
 
+class UnsafeRunDir(AgentError):
+    """The run directory is refused as it is (unsafe or unusable): the caller's input is
+    wrong, so the CLI reports it as bad usage (exit 2) rather than an agent failure."""
+
+    def __init__(self, message: str, code: str = "FAILED_PRECONDITION") -> None:
+        super().__init__(message, code)
+
+
 def _prepare_run_dir(run_dir: Path) -> Path:
     run_dir = run_dir.absolute()
     try:
@@ -143,17 +151,22 @@ def _prepare_run_dir(run_dir: Path) -> Path:
         run_dir.mkdir(mode=0o700, exist_ok=True)
         st = os.lstat(run_dir)
     except OSError as exc:
-        raise AgentError(f"cannot prepare {run_dir}: {exc.strerror}", "FAILED_PRECONDITION") from None
+        raise UnsafeRunDir(f"cannot prepare {run_dir}: {exc.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
-        raise AgentError(f"refusing {run_dir}: not a directory", "FAILED_PRECONDITION")
+        raise UnsafeRunDir(f"refusing {run_dir}: not a directory")
     if st.st_mode & 0o022:
-        raise AgentError(f"refusing {run_dir}: group- or world-writable", "FAILED_PRECONDITION")
+        mode = stat.S_IMODE(st.st_mode)
+        raise UnsafeRunDir(f"refusing {run_dir}: group- or world-writable (mode {mode:04o})")
     if st.st_uid != os.geteuid():
         # another user could swap the socket (impersonate the agent) or plant the log
-        raise AgentError(f"refusing {run_dir}: owned by uid {st.st_uid}", "FAILED_PRECONDITION")
+        raise UnsafeRunDir(f"refusing {run_dir}: owned by uid {st.st_uid}")
     sock = run_dir / SOCKET_NAME
-    if len(str(sock).encode()) > UNIX_PATH_MAX:
-        raise AgentError(f"{sock}: longer than {UNIX_PATH_MAX} bytes", "INVALID_ARGUMENT")
+    try:
+        encoded = str(sock).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafeRunDir(f"{run_dir}: not valid UTF-8", "INVALID_ARGUMENT") from None
+    if len(encoded) > UNIX_PATH_MAX:
+        raise UnsafeRunDir(f"{sock}: longer than {UNIX_PATH_MAX} bytes", "INVALID_ARGUMENT")
     return sock
 
 

@@ -26,6 +26,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from backends.host.snapshotcheck import SchemaError, validate_snapshot
+from kata_console.engine.jsonfile import InputFileError, MissingInputFile, parse_json, read_input
 from kata_console.engine.ports import FileStat, HostView, LoopStatus
 
 FORMAT = "kata-console-host/1"
@@ -54,11 +56,19 @@ class SnapshotHost:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SnapshotHost:
+        """The recording at `path`, checked whole (`SnapshotError` naming the file and the
+        field); a missing file is `FileNotFoundError`, so callers can word that their way."""
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise SnapshotError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+            raw = read_input(path, "host snapshot")
+        except MissingInputFile:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
+        except InputFileError as exc:
+            raise SnapshotError(str(exc)) from None
+        data = parse_json(raw, str(path), SnapshotError, "not a JSON host snapshot")
+        try:
+            validate_snapshot(data, FORMAT, _METHODS)
+        except SchemaError as exc:
+            raise SnapshotError(f"{path}: {exc}") from None
         return cls(data, str(path))
 
     def read_mountinfo(self, pid: int | None = None) -> str:

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     import backends.agent  # noqa: F401  (sets GRPC_* before grpc is imported)
     from backends.agent.faults import FaultSpecError, parse_fault
+    from backends.agent.listen import BadListenPath
     from backends.agent.server import ListenError, socket_path
 
     if args.tick_ms <= 0:
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     try:
         asyncio.run(_main(args))
+    except BadListenPath as exc:  # an unsafe or unusable socket directory: bad input
+        raise UsageError(str(exc)) from None
     except ListenError as exc:
         print(f"kata-console agent: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
+from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError, print_json
 from kata_console.cli.hostargs import absolute_paths, add_host_arguments, open_host
 from kata_console.engine.mounts.chainmodel import BAD_STATUSES, ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
@@ -49,11 +48,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         ctx.finish()
     except OSError as exc:
-        print(f"kata-console chains: cannot save the recording: {exc}", file=sys.stderr)
+        print(f"kata-console chains: error: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
-        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(report.to_dict())
     else:
         from kata_console.cli.chainview import print_report
 

@@ -34,11 +34,20 @@ def _add_device(node: Tree, hop: DeviceHop | None) -> None:
         hop = hop.parent
 
 
+class _PipeConsole(Console):
+    """A closed pipe is the reader's choice (`| head`), not a failure: rich's own handler
+    exits 1, so hand the BrokenPipeError to the CLI, which exits 0."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def print_report(report: ChainReport, console: Console | None = None) -> None:
     if console is None:
         # Piped output must not cut paths at 80 columns: grep and copy-paste need them whole.
         piped = not sys.stdout.isatty()
-        console = Console(highlight=False, width=10_000 if piped else None)
+        console = _PipeConsole(highlight=False, width=10_000 if piped else None)
     for chain in report.chains:
         tree = Tree(overlay_label(chain))
         for layer in chain.layers:

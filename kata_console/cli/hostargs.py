@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 
 from kata_console.cli import UsageError
+from kata_console.cli.fileargs import check_output_file, path_arg
+from kata_console.engine.jsonfile import InputFileError, read_input
 from kata_console.engine.mounts.mounttable import MountTable, MountTableError
 from kata_console.engine.ports import HostView
 
@@ -22,6 +24,7 @@ def add_host_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument(
         "--mountinfo",
+        type=path_arg,
         metavar="FILE",
         help="read this mount table (mountinfo or /proc/mounts format)",
     )
@@ -30,12 +33,14 @@ def add_host_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--snapshot",
+        type=path_arg,
         metavar="FILE",
         help="answer from a recorded host snapshot instead of the live kernel "
         "(it has its own mount table: not with --mountinfo)",
     )
     parser.add_argument(
         "--record",
+        type=path_arg,
         metavar="FILE",
         help="save every answer of the live host to FILE (a replayable snapshot)",
     )
@@ -51,9 +56,14 @@ class HostContext:
     record_path: str | None = None
 
     def finish(self) -> None:
-        """Save the recording, if one was asked for."""
+        """Save the recording, if one was asked for; OSError with a one-line text if it
+        could not be written (nothing is left behind: the save is atomic)."""
         if self.record_path:
-            self.host.save(self.record_path)  # type: ignore[attr-defined]
+            try:
+                self.host.save(self.record_path)  # type: ignore[attr-defined]
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise OSError(exc.errno, f"cannot save {self.record_path}: {reason}") from None
 
 
 def absolute_paths(paths: list[str]) -> list[str]:
@@ -70,6 +80,8 @@ def open_host(args: argparse.Namespace) -> HostContext:
         raise UsageError(
             "--mountinfo and --snapshot describe two different hosts: give one of them"
         )
+    if args.record:
+        check_output_file(args.record, "--record")
     if args.snapshot:
         from backends.host.snapshot import SnapshotError, SnapshotHost
 
@@ -92,14 +104,10 @@ def open_host(args: argparse.Namespace) -> HostContext:
     same_ns = False
     if args.mountinfo:
         try:
-            with open(args.mountinfo, "rb") as fh:  # bytes: text mode would split on \r
-                text: str | bytes = fh.read()
-        except FileNotFoundError:
-            raise UsageError(f"{args.mountinfo}: no such file") from None
-        except IsADirectoryError:
-            raise UsageError(f"{args.mountinfo}: is a directory, not a mount table") from None
-        except OSError as exc:
-            raise UsageError(f"{args.mountinfo}: {exc.strerror}") from None
+            # bytes: a text-mode read would split on \r, which the kernel does not escape
+            text: str | bytes = read_input(args.mountinfo, "mount table")
+        except InputFileError as exc:
+            raise UsageError(str(exc)) from None
     else:
         try:
             text = host.read_mountinfo(args.pid)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
+from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError, print_json
+from kata_console.cli.fileargs import path_arg
 from kata_console.engine.errors import EngineError
 from kata_console.engine.ids import RandomIds, SeededIds
 from kata_console.engine.lifecycle.events import LOG, STEP_BEGIN, Event, EventBus
@@ -35,14 +35,16 @@ def register(subparsers: Any) -> None:
         help="replay a lifecycle plan against the engine",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("plan", metavar="PLAN.json", help="the plan to replay")
+    p.add_argument("plan", type=path_arg, metavar="PLAN.json", help="the plan to replay")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--events",
         action="store_true",
         help='also show the engine\'s steps (JSON: an "events" list)',
     )
-    p.add_argument("--state-dir", metavar="DIR", help="keep persist.json files under DIR")
+    p.add_argument(
+        "--state-dir", type=path_arg, metavar="DIR", help="keep persist.json files under DIR"
+    )
     p.set_defaults(run=run)
 
 
@@ -56,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.state_dir is not None:
         state_dir = Path(args.state_dir)
-        if state_dir.exists() and not state_dir.is_dir():
-            raise UsageError(f"--state-dir {state_dir}: not a directory")
-        try:
+        try:  # Path.exists() raises for some errors (a name too long), not only ENOENT
+            if state_dir.is_symlink() and not state_dir.exists():
+                raise UsageError(f"--state-dir {state_dir}: a dangling symbolic link")
+            if state_dir.exists() and not state_dir.is_dir():
+                raise UsageError(f"--state-dir {state_dir}: not a directory")
             state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--state-dir {state_dir}: {exc.strerror or exc}") from None
@@ -117,7 +121,7 @@ async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
         out: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": rows}
         if args.events:
             out["events"] = [e.to_dict() for e in events]
-        print(json.dumps(out, indent=2))
+        print_json(out, indent=2)
     else:
         _print_human(results, rows)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED

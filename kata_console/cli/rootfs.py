@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError
+from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError, print_json
 from kata_console.cli.hostargs import add_host_arguments, open_host
 from kata_console.engine.mounts.rootfs import (
     RootFs,
@@ -49,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
         devices = create_erofs_devices(rootfs, ctx.host, mountinfo=ctx.table)
     except RootfsError as exc:
         error = str(exc)
-    ctx.finish()
+    try:
+        ctx.finish()
+    except OSError as exc:
+        print(f"kata-console rootfs: error: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         out = {"erofs": erofs, "devices": [d.to_dict() for d in devices], "error": error}
-        json.dump(out, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(out)
     else:
         _print_human(erofs, devices, error)
     return EXIT_FAILED if error else EXIT_OK

@@ -7,42 +7,94 @@ pay for it. `--source demo` (default), `host`, or `plan:FILE`.
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
 import sys
 from collections.abc import Sequence
 
 from kata_console.cli import EXIT_OK, EXIT_USAGE
+from kata_console.cli.fileargs import path_arg
+
+#: dest -> option of every console option (distinct dests: `rootfs --source` is another)
+CONSOLE_DESTS = {
+    "console_source": "--source",
+    "console_keymap": "--keymap",
+    "console_theme": "--theme",
+    "console_refresh": "--refresh",
+    "console_allow_actions": "--allow-actions",
+}
+#: the console options that take a value (the CLI skips it when looking for a COMMAND)
+CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh")
+DEFAULT_REFRESH = 2.0
+#: each refresh restarts the reload in progress, so an interval shorter than a reload of
+#: a busy host would never show anything; a day apart is already no refresh at all
+MIN_REFRESH, MAX_REFRESH = 0.5, 86400.0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="kata-console",
-        description="The console: sandboxes, containers, devices and EROFS chains. "
-        "Subcommands (chains, rootfs, play, ...) are the headless CLI; see `kata-console --help`.",
-    )
-    p.add_argument(
+def refresh_seconds(text: str) -> float:
+    """`--refresh`: a finite number of seconds in range. A negative, zero or NaN interval
+    made the console's timer fire continuously and starve its input handling (`q`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and MIN_REFRESH <= value <= MAX_REFRESH):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the refresh interval is a number of seconds "
+            f"from {MIN_REFRESH:g} to {MAX_REFRESH:g}"
+        )
+    return value
+
+
+def add_console_arguments(parser: argparse.ArgumentParser) -> None:
+    """The console's options, shared by `kata-console --help` and the console itself."""
+    g = parser.add_argument_group("console options (used when no COMMAND is given)")
+    g.add_argument(
         "--source",
-        default="auto",
+        dest="console_source",
         metavar="auto|demo|host|plan:FILE",
         help="auto (default): host when Kata sandboxes are found here, else demo; demo: the "
         "embedded scenario; host: this machine, read-only; plan:FILE: a `play` plan in the "
         "step-through view",
     )
-    p.add_argument(
+    g.add_argument(
         "--keymap",
+        dest="console_keymap",
+        type=path_arg,
         metavar="FILE",
         help='JSON object of binding id -> keys, e.g. {"container.stop": "ctrl+x"}',
     )
-    p.add_argument(
+    g.add_argument(
         "--allow-actions",
+        dest="console_allow_actions",
         action="store_true",
         help="allow lifecycle actions on a read-only source (each still asks for confirmation)",
     )
-    p.add_argument("--theme", default="textual-dark", help="Textual theme (default textual-dark)")
-    p.add_argument(
-        "--refresh", type=float, default=2.0, metavar="SECONDS", help="host refresh interval"
+    g.add_argument(
+        "--theme",
+        dest="console_theme",
+        metavar="THEME",
+        help="Textual theme (default textual-dark)",
     )
+    g.add_argument(
+        "--refresh",
+        dest="console_refresh",
+        type=refresh_seconds,
+        metavar="SECONDS",
+        help=f"host source: reload every SECONDS (default {DEFAULT_REFRESH:g})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The console's parser alone (`tui.main`); `kata-console` itself uses the CLI's."""
+    from kata_console.cli import _Parser
+
+    p = _Parser(
+        prog="kata-console",
+        description="The console: sandboxes, containers, devices and EROFS chains. "
+        "Subcommands (chains, rootfs, play, ...) are the headless CLI; see `kata-console --help`.",
+    )
+    add_console_arguments(p)
     return p
 
 
@@ -63,22 +115,31 @@ def kata_sandboxes_present(dirs: Sequence[str] = KATA_STATE_DIRS) -> bool:
 
 def load_keymap(path: str) -> dict[str, str]:
     """A keymap file: a JSON object of binding id -> key string; ValueError if bad."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such keymap file") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON keymap ({exc})") from None
+    from kata_console.engine.jsonfile import load_json
+
+    data = load_json(
+        path, ValueError, missing="no such keymap file", invalid="not a JSON keymap", what="keymap"
+    )
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
     ):
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
     for binding_id, keys in data.items():
         for key in keys.split(","):
-            if not key.strip() or any(not part for part in key.strip().split("+")):
+            parts = key.strip().split("+")
+            # a control character or a lone surrogate cannot be typed, and the terminal
+            # driver could not even draw it in the key bar
+            if not key.strip() or any(not p or not _typeable(p) for p in parts):
                 raise ValueError(f"{path}: {binding_id}: {keys!r} is not a key (e.g. ctrl+x, f2)")
     return data
+
+
+def _typeable(part: str) -> bool:
+    try:
+        part.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return part.isprintable()
 
 
 def binding_ids() -> set[str]:
@@ -132,21 +193,35 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console with its own options only (no subcommands)."""
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the console the parsed options describe; bad options exit 2 before it starts."""
     # grpc's C-core writes to stderr, i.e. over the screen: errors reach the user through
     # the status line and the logs instead.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    keymap_path = args.console_keymap
+    allow_actions = bool(args.console_allow_actions)
+    theme = "textual-dark" if args.console_theme is None else args.console_theme
+    refresh = DEFAULT_REFRESH if args.console_refresh is None else args.console_refresh
+    spec = "auto" if args.console_source is None else args.console_source
     try:
-        keymap = load_keymap(args.keymap) if args.keymap else None
-        source = make_source(args.source, args.allow_actions)
+        keymap = load_keymap(keymap_path) if keymap_path is not None else None
+        source = make_source(spec, allow_actions)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from textual.theme import BUILTIN_THEMES
 
-    if args.theme not in BUILTIN_THEMES:
+    if theme not in BUILTIN_THEMES:
         print(
-            f"kata-console: error: unknown theme {args.theme!r} "
+            f"kata-console: error: unknown theme {theme!r} "
             f"(one of: {', '.join(sorted(BUILTIN_THEMES))})",
             file=sys.stderr,
         )
@@ -157,16 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = type(source).__name__ == "HostSource"
     app = KataConsole(
         source,
-        allow_actions=args.allow_actions,
-        theme=args.theme,
-        refresh_interval=args.refresh if host else None,
+        allow_actions=allow_actions,
+        theme=theme,
+        refresh_interval=refresh if host else None,
         empty_notice=EMPTY_NOTICE if host else "",
     )
     if keymap:
         unknown = sorted(set(keymap) - binding_ids())
         if unknown:
             print(
-                f"kata-console: error: {args.keymap}: unknown binding id(s): "
+                f"kata-console: error: {keymap_path}: unknown binding id(s): "
                 f"{', '.join(unknown)} (? lists each view's keys)",
                 file=sys.stderr,
             )

@@ -23,8 +23,8 @@ from kata_console.sources.model import (
 )
 
 EMPTY_NOTICE = (
-    "no sandboxes: reading Kata state from the host arrives with the host-inspection issue; "
-    "C shows this host's mount chains"
+    "no sandboxes listed: the host source reads this machine's mount table, "
+    "not Kata's sandbox state; C shows its mount chains"
 )
 
 
@@ -60,7 +60,7 @@ class HostSource:
 
     async def run_op(self, op: Operation) -> None:
         raise ConsoleError(
-            "the host source cannot run lifecycle operations yet (no Kata runtime wiring)"
+            "the host source is read-only: it inspects this machine and drives no Kata runtime"
         )
 
 

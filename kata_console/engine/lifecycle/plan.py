@@ -9,6 +9,7 @@ paths under the state directory.
 from __future__ import annotations
 
 import json
+import math
 import signal as _signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,9 @@ class Plan:
 
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
-    doc = load_json(path, PlanError, missing="no such plan file", invalid="not JSON")
+    doc = load_json(
+        path, PlanError, missing="no such plan file", invalid="not JSON", what="plan file"
+    )
     return parse_plan(doc, base=path.parent)
 
 
@@ -128,6 +131,32 @@ def _type(value: Any, kind: type | tuple[type, ...], where: str, name: str) -> A
         )
         raise PlanError(f"{where}: field {json.dumps(name)} must be {wanted}")
     return value
+
+
+#: Kata's agent timeouts are uint32 seconds; nothing longer is a meaningful wait
+MAX_SECONDS = 2**32 - 1
+#: uid, gid, file mode and device numbers are 32-bit in the runtime's structs
+MAX_U32 = 2**32 - 1
+
+
+def _seconds(value: Any, where: str, name: str) -> float:
+    """A duration: NaN, infinity or a negative wait would make a timer spin or never fire."""
+    number = _type(value, (int, float), where, name)
+    if isinstance(number, int) and not -MAX_SECONDS <= number <= MAX_SECONDS:
+        number = math.inf  # float() of a huge int would raise OverflowError
+    number = float(number)
+    if not math.isfinite(number) or not 0 <= number <= MAX_SECONDS:
+        raise PlanError(
+            f"{where}: field {json.dumps(name)} must be a number of seconds from 0 to {MAX_SECONDS}"
+        )
+    return number
+
+
+def _bounded(value: Any, where: str, name: str, low: int, high: int = MAX_U32) -> int:
+    number = _type(value, int, where, name)
+    if not low <= number <= high:
+        raise PlanError(f"{where}: field {json.dumps(name)} must be from {low} to {high}")
+    return int(number)
 
 
 def parse_plan(doc: Any, base: Path | None = None) -> Plan:
@@ -155,6 +184,9 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
     if spec.block_device_driver not in (*SUPPORTED_BLOCK_DRIVERS, ""):  # Go's config loader
         raise PlanError(f"sandbox: {INVALID_BLOCK_DRIVER % spec.block_device_driver}")
     spec.block_device_driver = spec.block_device_driver or "virtio-scsi"
+    for key in ("agent", "host"):
+        if isinstance(sb.get(key), str) and "\0" in sb[key]:  # open() would raise ValueError
+            raise PlanError(f'sandbox: field "{key}" contains a NUL byte')
     if spec.agent.startswith("unix:") and not spec.agent.startswith("unix:///"):
         raise PlanError(f"sandbox: agent {spec.agent!r}: a socket address is unix:///ABSOLUTE/PATH")
     if sb.get("host") is not None:
@@ -168,10 +200,7 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
         spec.seed = _type(sb["seed"], int, "sandbox", "seed")
     for key in ("create_container_timeout", "dial_timeout"):
         if key in sb:
-            value = float(_type(sb[key], (int, float), "sandbox", key))
-            if value < 0:
-                raise PlanError(f"sandbox: {key} must not be negative")
-            setattr(spec, key, value)
+            setattr(spec, key, _seconds(sb[key], "sandbox", key))
     if "agent_faults" in sb:
         faults = _type(sb["agent_faults"], list, "sandbox", "agent_faults")
         spec.agent_faults = [_type(f, str, "sandbox", "agent_faults") for f in faults]
@@ -277,12 +306,12 @@ def _device(raw: Any, where: str) -> DeviceInfo:
         host_path=host,
         container_path=_type(raw.get("container_path", host), str, where, "container_path"),
         dev_type=_type(raw.get("dev_type", "b"), str, where, "dev_type"),
-        major=_type(raw.get("major", FILE_BACKED_MAJOR), int, where, "major"),
-        minor=_type(raw.get("minor", 0), int, where, "minor"),
+        major=_bounded(raw.get("major", FILE_BACKED_MAJOR), where, "major", FILE_BACKED_MAJOR),
+        minor=_bounded(raw.get("minor", 0), where, "minor", 0),
         read_only=_type(raw.get("read_only", False), bool, where, "read_only"),
-        file_mode=_type(raw.get("file_mode", 0), int, where, "file_mode"),
-        uid=_type(raw.get("uid", 0), int, where, "uid"),
-        gid=_type(raw.get("gid", 0), int, where, "gid"),
+        file_mode=_bounded(raw.get("file_mode", 0), where, "file_mode", 0),
+        uid=_bounded(raw.get("uid", 0), where, "uid", 0),
+        gid=_bounded(raw.get("gid", 0), where, "gid", 0),
         driver_options=dict(_type(raw.get("driver_options", {}), dict, where, "driver_options")),
     )
 
@@ -313,5 +342,6 @@ def _fault(raw: dict[str, Any], args: dict[str, Any], where: str) -> None:
         )
     _type(args["error"], (str, type(None)), where, "error")
     _type(args["code"], str, where, "code")
-    _type(args["times"], (int, type(None)), where, "times")
-    args["delay"] = float(_type(args["delay"], (int, float), where, "delay"))
+    if _type(args["times"], (int, type(None)), where, "times") is not None:
+        _bounded(args["times"], where, "times", 1, MAX_U32)
+    args["delay"] = _seconds(args["delay"], where, "delay")

@@ -1,0 +1,135 @@
+"""The schema of a recorded host (`kata-console-host/1`), checked once when it is loaded.
+
+A snapshot is input like any other: it may be hand-edited, truncated or written by a
+newer tool. Replaying it asks the answers lazily, deep inside the resolver, so a wrong
+type there would surface as a traceback far from its cause. Checking the whole recording
+up front turns each such mistake into one line naming the file and the field path
+(`calls.stat["/dev/vda"].mode: must be an integer`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: any answer may instead be the errno the live host gave (`{"errno": 2}`)
+MAX_ERRNO = 4095
+#: stat and loop fields are at most 64-bit unsigned in the kernel's structs
+MAX_U64 = 2**64 - 1
+
+#: field name -> required, for the two recorded structs (ports.FileStat, ports.LoopStatus)
+FILE_STAT_FIELDS = {"mode": True, "dev": True, "ino": True, "rdev": False, "size": False}
+LOOP_STATUS_FIELDS = {"device": True, "inode": True, "offset": True, "flags": True}
+
+
+class SchemaError(ValueError):
+    """One field of the recording is wrong; `str()` is `<path>: <what is wrong>`."""
+
+
+def _key(path: str, key: str) -> str:
+    """`calls.stat` for a name, `calls.stat["/dev/vda"]` for a path or any other key."""
+    if key.isidentifier() and key.isascii():
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _u64(value: Any, where: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SchemaError(f"{where}: must be an integer")
+    if not 0 <= value <= MAX_U64:
+        raise SchemaError(f"{where}: must be from 0 to {MAX_U64}")
+
+
+def _string(value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        raise SchemaError(f"{where}: must be a string")
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SchemaError(f"{where}: must be an object")
+    return value
+
+
+def _struct(value: Any, where: str, fields: dict[str, bool], strings: Iterable[str] = ()) -> None:
+    obj = _object(value, where)
+    text_fields = set(strings)
+    for name in sorted(set(obj) - set(fields) - text_fields):
+        raise SchemaError(f"{where}: unknown field {json.dumps(name, ensure_ascii=False)}")
+    for name, required in {**fields, **dict.fromkeys(text_fields, True)}.items():
+        if name not in obj:
+            if required:
+                raise SchemaError(f"{where}: missing field {json.dumps(name)}")
+            continue
+        check = _string if name in text_fields else _u64
+        check(obj[name], f"{where}.{name}")
+
+
+def _file_stat(value: Any, where: str) -> None:
+    _struct(value, where, FILE_STAT_FIELDS)
+
+
+def _loop_status(value: Any, where: str) -> None:
+    _struct(value, where, LOOP_STATUS_FIELDS, strings=("file_name",))
+
+
+def _string_list(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        raise SchemaError(f"{where}: must be a list of strings")
+    for i, item in enumerate(value):
+        _string(item, f"{where}[{i}]")
+
+
+def _any(value: Any, where: str) -> None:
+    """A method this checker has no schema for (a newer recording): left to its reader."""
+
+
+#: method -> the check of one recorded answer (errno answers are checked for all)
+ANSWERS: dict[str, Callable[[Any, str], None]] = {
+    "read_text": _string,
+    "realpath": _string,
+    "listdir": _string_list,
+    "stat": _file_stat,
+    "lstat": _file_stat,
+    "statfs_type": _u64,
+    "loop_status": _loop_status,
+}
+
+
+def _answer(method: str, value: Any, where: str) -> None:
+    if isinstance(value, dict) and "errno" in value:
+        if len(value) != 1:
+            raise SchemaError(f'{where}: an errno answer has only the field "errno"')
+        code = value["errno"]
+        if not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= MAX_ERRNO:
+            raise SchemaError(f"{where}.errno: must be an errno from 1 to {MAX_ERRNO}")
+        return
+    ANSWERS.get(method, _any)(value, where)
+
+
+def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
+    """Raise `SchemaError` at the first field that does not match the recording format.
+
+    `methods` are the recorded `HostView` calls the replaying host answers; a `calls`
+    entry for anything else is refused (a typo would otherwise answer ENOENT silently).
+    """
+    doc = _object(data, "snapshot")
+    if doc.get("format") != fmt:
+        got = json.dumps(doc.get("format"), ensure_ascii=False)[:60]
+        raise SchemaError(f"format: must be {json.dumps(fmt)} (a recorded host), not {got}")
+    if "description" in doc:
+        _string(doc["description"], "description")
+    mountinfo = _object(doc.get("mountinfo", {}), "mountinfo")
+    for key, text in mountinfo.items():
+        if key != "self" and not (key.isascii() and key.isdigit()):
+            raise SchemaError(f'{_key("mountinfo", key)}: a key is "self" or a process id')
+        _string(text, _key("mountinfo", key))
+    calls = _object(doc.get("calls", {}), "calls")
+    known = tuple(methods)
+    for method, answers in calls.items():
+        where = _key("calls", method)
+        if method not in known:
+            raise SchemaError(f"{where}: unknown call (known: {', '.join(known)})")
+        for path, value in _object(answers, where).items():
+            _answer(method, value, _key(where, path))
