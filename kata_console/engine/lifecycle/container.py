@@ -78,6 +78,8 @@ class Container(ContainerOps):
         self._config_fragment: Fragment | None = None
         #: (device references, their encoded DeviceMaps), kept by lifecycle.persistdocs
         self.maps_cache: tuple[Any, Fragment] | None = None
+        #: (what the file shows but its state, the text around the state), ditto
+        self.text_cache: tuple[Any, tuple[str, str]] | None = None
 
     # ------------------------------------------------------------------ plumbing
     @property

@@ -5,9 +5,8 @@ A document starts from what was read from disk (a restored sandbox, container or
 keeps every field it read, including those the engine does not model: network endpoints,
 hypervisor UUID, pid and bridges, cgroup paths, ShmSize, VFIO details...) or, for a new
 object, from Go's zero values; the fields the engine owns are then written over it, as Go's
-dump functions write theirs. Encoded text is cached where it rarely changes (device
-entries, container configs, the static parts of the sandbox document) so that a save costs
-little more than the join and the write.
+dump functions write theirs. `persistfile` turns these documents into the files' bytes and
+keeps what rarely changes encoded between saves.
 
 Go never persists a PCI path (`types.PciPath` encodes as `{}`). The console still needs a
 virtio-blk drive's guest PCI path after a restore: it is recomputed from what Go does
@@ -17,7 +16,6 @@ ID), as `<bridge addr>/<slot>` in hex, which is how QEMU's hot-plug derives it.
 
 from __future__ import annotations
 
-import bisect
 import copy
 from typing import TYPE_CHECKING, Any
 
@@ -71,17 +69,6 @@ def device_doc(dev: Device) -> dict[str, Any]:
     if dev.drive is not None:
         doc["BlockDrive"] = block_drive_doc(dev.drive)
     return doc
-
-
-def device_fragment(dev: Device) -> Fragment:
-    """`device_doc` encoded, cached on the device while its counters and drive stand."""
-    key = (dev.refcount, dev.attach_count, id(dev.drive))
-    cached = dev.persist_cache
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    text = Fragment(encode(api.DEVICE_STATE, device_doc(dev)))
-    dev.persist_cache = (key, text)
-    return text
 
 
 def device_from_doc(doc: dict[str, Any]) -> Device:
@@ -152,13 +139,13 @@ def container_doc(c: Container) -> dict[str, Any]:
         CgroupPath=c.cgroup_path,
         Rootfs={"BlockDeviceID": c.block_device_id, "FsType": c.fstype},
         Process={"StartTime": p.start_time_text, "Token": p.token, "Pid": p.pid},
-        DeviceMaps=_device_maps(c),
+        DeviceMaps=device_maps(c),
         Mounts=[dict(m) for m in c.mounts] if c.mounts else None,
     )
     return doc
 
 
-def _device_maps(c: Container) -> Fragment:
+def device_maps(c: Container) -> Fragment:
     """The container's DeviceMaps, encoded again only when a device reference changed."""
     key = tuple((d.id, d.container_path, d.file_mode, d.uid, d.gid, d.shared) for d in c.devices)
     cached = c.maps_cache
@@ -221,163 +208,10 @@ def new_sandbox_doc(sb: Sandbox) -> dict[str, Any]:
     return doc
 
 
-#: placeholders for the two lists that grow with the sandbox; a NUL never survives the
-#: encoder inside a string (it is written \u0000), so these cannot clash with data
-_DEVICES, _CONFIGS = Fragment("\x00D\x00"), Fragment("\x00C\x00")
-
-
-def _bracketed(entries: Any) -> tuple[bytes, ...]:
-    """`[a,b,c]` from encoded entries, as chunks: the entries are joined once, in C."""
-    return (b"[", b",".join(entries), b"]")
-
-
-class SandboxDocument:
-    """The sandbox's persist.json: the base read from disk (or Go's zero document for a
-    new sandbox) with the engine's fields laid over it at each save.
-
-    With a thousand containers the document lists a thousand devices and configs, a
-    megabyte; a save must not re-encode, nor even re-join, all of it. The two lists are
-    kept as UTF-8 bytes per entry, refreshed for the devices the manager reports changed
-    and the containers whose config changed; the rest of the document (a few KiB) is
-    encoded around two placeholders and the file is written as chunks, so each big list is
-    joined once and never copied into a whole-file string."""
-
-    def __init__(self, base: dict[str, Any]) -> None:
-        self.base = base
-        self._static: dict[str, Fragment] = {}
-        self._hs_key: Any = None
-        self._manager: Any = None
-        self._devices: dict[str, bytes] = {}
-        self._device_chunk: tuple[bytes, ...] | None = None
-        self._config_frags: dict[str, bytes] = {}
-        self._configs: tuple[int, tuple[bytes, ...] | None] = (-1, None)
-        self._block_entries: list[str] = []  # `"<index>":{}`, sorted as Go sorts the keys
-        self._block_map: tuple[int, Fragment] = (-1, Fragment("{}"))
-
-    def _fragment(self, name: str, schema: Any, value: Any) -> Fragment:
-        """A part the engine never changes, encoded once."""
-        text = self._static.get(name)
-        if text is None:
-            text = self._static[name] = Fragment(encode(schema, value))
-        return text
-
-    def _device_list(self, sb: Sandbox) -> tuple[bytes, ...] | None:
-        manager = sb.devices
-        if manager is not self._manager:  # a new table (delete, restore): start over
-            self._manager, self._device_chunk = manager, None
-            self._devices = {i: device_fragment(d).encode() for i, d in manager.devices.items()}
-            manager.changed = {}
-        if manager.changed or self._device_chunk is None:
-            # touched in order, so new devices are appended in the manager's own order
-            for dev_id in manager.changed:
-                dev = manager.devices.get(dev_id)
-                if dev is None:
-                    self._devices.pop(dev_id, None)
-                else:
-                    self._devices[dev_id] = device_fragment(dev).encode()
-            manager.changed = {}
-            self._device_chunk = _bracketed(self._devices.values())
-        return self._device_chunk if self._devices else None
-
-    def _config_list(self, sb: Sandbox) -> tuple[bytes, ...] | None:
-        rev = self._configs[0]
-        if rev != sb.configs_rev:
-            known = self._config_frags
-            if rev < 0:  # a new document: everything, in the sandbox's order
-                known.update(
-                    (cid, c.config_fragment().encode()) for cid, c in sb.containers.items()
-                )
-            else:  # changed in order, so new containers are appended in the sandbox's order
-                for cid in sb.configs_dirty:
-                    c = sb.containers.get(cid)
-                    if c is None:
-                        known.pop(cid, None)
-                    else:
-                        known[cid] = c.config_fragment().encode()
-            sb.configs_dirty = {}
-            self._configs = (sb.configs_rev, _bracketed(known.values()) if known else None)
-        return self._configs[1]
-
-    def _block_index_map(self, sb: Sandbox) -> Fragment:
-        """Go writes the map's keys sorted as strings ("0","1","10","2"); the entries are
-        kept sorted as indexes come and go."""
-        rev, text = self._block_map
-        if rev != sb.block_index_rev:
-            entries = self._block_entries
-            if rev < 0 or sb.block_index_changed is None:
-                entries[:] = sorted(f'"{i}":{{}}' for i in sb.block_index_map)
-            else:
-                for index in sb.block_index_changed:
-                    entry = f'"{index}":{{}}'
-                    at = bisect.bisect_left(entries, entry)
-                    present = at < len(entries) and entries[at] == entry
-                    if index in sb.block_index_map and not present:
-                        entries.insert(at, entry)
-                    elif index not in sb.block_index_map and present:
-                        del entries[at]
-            sb.block_index_changed = set()
-            text = Fragment("{" + ",".join(entries) + "}")
-            self._block_map = (sb.block_index_rev, text)
-        return text
-
-    def _hypervisor(self, sb: Sandbox) -> Fragment:
-        """Go dumpHypervisor: the hypervisor's own Save() (or what was read, when this
-        process never ran the VM) with the block index map; re-encoded when either moved."""
-        own = _hypervisor_state(sb)
-        block_map = self._block_index_map(sb)
-        key = (own, block_map)
-        cached = self._static.get("HypervisorState")
-        if cached is None or self._hs_key != key:
-            hs = dict(self.base["HypervisorState"]) if own is None else dict(own)
-            hs["BlockIndexMap"] = block_map
-            cached = self._static["HypervisorState"] = Fragment(encode(api.HYPERVISOR_STATE, hs))
-            self._hs_key = key
-        return cached
-
-    def _config(self, with_configs: bool) -> Fragment:
-        """Config is the engine's only in its ContainerConfigs (a placeholder here)."""
-        name = f"Config{with_configs}"
-        cached = self._static.get(name)
-        if cached is None:
-            config = dict(self.base["Config"])
-            config["ContainerConfigs"] = _CONFIGS if with_configs else None
-            cached = self._static[name] = Fragment(encode(api.SANDBOX_CONFIG, config))
-        return cached
-
-    def encode(self, sb: Sandbox) -> list[bytes]:
-        """The file's bytes, in chunks, ending with the Encoder's newline."""
-        base = self.base
-        devices, configs = self._device_list(sb), self._config_list(sb)
-        doc = dict(base)
-        doc.update(
-            Devices=_DEVICES if devices is not None else None,
-            State=sb.state,
-            SandboxContainer=sb.id,
-            HypervisorState=self._hypervisor(sb),
-            AgentState={**base["AgentState"], "URL": sb.agent_url},
-            Network=self._fragment("Network", api.NETWORK_INFO, base["Network"]),
-            Config=self._config(configs is not None),
-            PersistVersion=sb.persist_version,
-            GuestMemoryBlockSizeMB=sb.guest_memory_block_size_mb,
-        )
-        text = encode(api.SANDBOX_STATE, doc) + "\n"
-        chunks: list[bytes] = []
-        for piece, big in ((_DEVICES, devices), (_CONFIGS, configs)):
-            if big is not None:
-                head, text = text.split(piece, 1)
-                chunks.append(head.encode())
-                chunks += big
-        chunks.append(text.encode())
-        return chunks
-
-
-def _hypervisor_state(sb: Sandbox) -> dict[str, Any] | None:
-    save = getattr(sb.hypervisor, "save_state", None)
-    return save() if save is not None else None
-
-
 def restore_sandbox_fields(sb: Sandbox, doc: dict[str, Any]) -> None:
     """Go loadState/loadHypervisor/loadDevices/loadAgent for the sandbox document."""
+    from kata_console.engine.lifecycle.persistfile import SandboxDocument
+
     sb.document = SandboxDocument(copy.copy(doc))
     sb.state = doc["State"]
     if doc["PersistVersion"]:  # Go dumpVersion: a restored sandbox keeps its version

@@ -32,7 +32,7 @@ from kata_console.engine.lifecycle.devices import (
 )
 from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
 from kata_console.engine.lifecycle.monitor import DEFAULT_CHECK_INTERVAL, Monitor, Watcher
-from kata_console.engine.lifecycle.persistdocs import SandboxDocument
+from kata_console.engine.lifecycle.persistfile import SandboxDocument
 from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
 from kata_console.engine.lifecycle.sandboxstore import save_sandbox
 from kata_console.engine.lifecycle.sim import SimFsShare

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from kata_console.engine.lifecycle.container import Container, ContainerConfig
 from kata_console.engine.lifecycle.persistdocs import (
-    SandboxDocument,
-    container_doc,
     new_sandbox_doc,
     restore_container_fields,
     restore_sandbox_fields,
 )
+from kata_console.engine.lifecycle.persistfile import SandboxDocument, container_text
 from kata_console.engine.mounts.rootfs import RootFs
 from kata_console.engine.persist import api
-from kata_console.engine.persist.gojson import GoJSONError, decode, encode
+from kata_console.engine.persist.gojson import GoJSONError, decode
 from kata_console.engine.persist.store import PersistError, PersistStore
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ async def save_sandbox(sb: Sandbox, store: PersistStore) -> None:
             c = sb.containers.get(cid)
             if c is None:
                 continue
-            text = encode(api.CONTAINER_STATE, container_doc(c))
+            text = container_text(c)
             if sb._written.get(cid) != text:
                 written.append(store.write_container(sb.id, cid, text))
                 sb._written[cid] = text

@@ -273,9 +273,15 @@ class Map(GoType):
             return "null"
         if type(value) is Fragment:
             return value
+        if not value:
+            return "{}"
         enc = self.value.encode
-        items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{encode_string(k)}:{enc(v)}" for k, v in items) + "}"
+        if self._key_type is None:  # Go sorts map keys as strings
+            return (
+                "{" + ",".join([f"{encode_string(k)}:{enc(value[k])}" for k in sorted(value)]) + "}"
+            )
+        keys = sorted(value, key=str)
+        return "{" + ",".join([f'"{k}":{enc(value[k])}' for k in keys]) + "}"
 
     def decode(self, raw: Any, ctx: _Ctx) -> dict[Any, Any] | None:
         if raw is None:

@@ -90,17 +90,21 @@ def atomic_write(
 _IOV_MAX = 1024
 
 
-def _write_all(fd: int, chunks: Sequence[bytes]) -> None:
-    """writev in batches the kernel accepts, finishing any short write."""
+def _write_all(fd: int, chunks: Sequence[bytes | memoryview]) -> None:
+    """writev in batches the kernel accepts (one call per batch), finishing a short write
+    chunk by chunk."""
     for start in range(0, len(chunks), _IOV_MAX):
-        batch = [memoryview(c) for c in chunks[start : start + _IOV_MAX] if c]
-        while batch:
-            done = os.writev(fd, batch)
-            while batch and done >= len(batch[0]):
-                done -= len(batch[0])
-                batch.pop(0)
-            if batch and done:
-                batch[0] = batch[0][done:]
+        batch = chunks[start : start + _IOV_MAX]
+        done = os.writev(fd, batch)
+        if done == sum(map(len, batch)):
+            continue
+        for chunk in batch:
+            if done >= len(chunk):
+                done -= len(chunk)
+                continue
+            view, done = memoryview(chunk)[done:], 0
+            while view:
+                view = view[os.write(fd, view) :]
 
 
 class PersistStore:
@@ -112,6 +116,7 @@ class PersistStore:
         self._root = os.fspath(root)
         self._made: set[str] = set()
         self._dirs: dict[tuple[tuple[str, str], ...], str] = {}
+        self._files: dict[str, str] = {}
 
     def sandbox_dir(self, sandbox_id: str) -> Path:
         return self.root / validate_id("sandbox", sandbox_id)
@@ -149,7 +154,9 @@ class PersistStore:
         to exist; if someone removed it meanwhile, it is made again and the write retried.
         `doc` is the encoded document as text (the Encoder's newline is added here) or as
         byte chunks that already end with it."""
-        path = os.path.join(directory, PERSIST_FILE)
+        path = self._files.get(directory)
+        if path is None:
+            path = self._files[directory] = os.path.join(directory, PERSIST_FILE)
         data = (doc.encode(), b"\n") if isinstance(doc, str) else doc
         self._mkdir(directory)
         try:
