@@ -24,15 +24,13 @@ from kata_console.engine.ids import RandomIds
 from kata_console.engine.lifecycle import states as S
 from kata_console.engine.lifecycle.container import Container
 from kata_console.engine.lifecycle.devices import (
-    MAX_BLOCK_INDEX,
-    Device,
     DeviceManager,
     DeviceRow,
-    guest_address,
 )
 from kata_console.engine.lifecycle.events import STATE, EventBus, Stepper, rpc_text
 from kata_console.engine.lifecycle.monitor import DEFAULT_CHECK_INTERVAL, Monitor, Watcher
 from kata_console.engine.lifecycle.persistfile import SandboxDocument
+from kata_console.engine.lifecycle.receiver import DeviceReceiverSide
 from kata_console.engine.lifecycle.sandboxops import ContainerWrappers, operation
 from kata_console.engine.lifecycle.sandboxstore import save_sandbox
 from kata_console.engine.lifecycle.sim import SimFsShare
@@ -77,7 +75,7 @@ class _NoHost:
         raise OSError(errno.ENOENT, "no host view", self.MOUNTINFO)
 
 
-class Sandbox(ContainerWrappers):
+class Sandbox(ContainerWrappers, DeviceReceiverSide):
     """One sandbox. Construct, then `await create()`; see `kata_console.engine` for wiring."""
 
     def __init__(
@@ -199,62 +197,6 @@ class Sandbox(ContainerWrappers):
         self._save_pending = False
         if self.store is not None:
             await save_sandbox(self, self.store)
-
-    # ------------------------------------------------------------------ device receiver
-    def get_and_set_block_index(self) -> int:
-        """The lowest free index in [0, 65535), marked used."""
-        for index in range(MAX_BLOCK_INDEX):
-            if index not in self.block_index_map:
-                self.block_index_map.add(index)
-                self._block_index_touched(index)
-                self._dirty = True
-                return index
-        raise E.DeviceError(E.NO_BLOCK_INDEX)
-
-    def _block_index_touched(self, index: int) -> None:
-        self.block_index_rev += 1
-        if self.block_index_changed is not None:
-            self.block_index_changed.add(index)
-
-    def unset_block_index(self, index: int) -> None:
-        self.block_index_map.discard(index)
-        self._block_index_touched(index)
-        self._dirty = True
-
-    def _drive_text(self, verb: str, device: Device) -> str:
-        drive = device.drive
-        assert drive is not None
-        driver = self.devices.block_driver
-        where = guest_address(drive, driver) or "-"
-        mode = "ro" if drive.read_only else "rw"
-        return f"{verb} block {drive.id} ({driver} {where}) file={drive.file} {mode}"
-
-    def _device_log(self, level: str, message: str, **fields: Any) -> None:
-        """The block driver's own lines (Go logs them in `drivers/block.go`)."""
-        self.bus.log(level, message, subsystem="device", sandbox=self.id, **fields)
-
-    async def hotplug_add_device(self, device: Device) -> None:
-        drive = device.drive
-        assert drive is not None
-        driver = device.driver_options.get("block-driver", "")
-        self._device_log(
-            "info", f"Attaching {driver} device", device=device.host_path, VirtPath=drive.virt_path
-        )
-        async with self._step(self._drive_text("hotplug", device)):
-            await self.hypervisor.hotplug_add_block(drive)
-
-    async def hotplug_remove_device(self, device: Device) -> None:
-        drive = device.drive
-        self._device_log("info", "Unplugging block device", device=device.host_path)
-        if drive is not None and drive.pmem:  # Go logs it and skips the unplug
-            self.log("info", E.CANNOT_REMOVE_PMEM, path=drive.file)
-            return
-        try:
-            async with self._step(self._drive_text("unplug", device)):
-                await self.hypervisor.hotplug_remove_block(drive)
-        except Exception as exc:
-            self._device_log("error", f"Failed to unplug block device: {exc}")
-            raise
 
     # ------------------------------------------------------------------ health monitor
     def monitor(self, interval: float = DEFAULT_CHECK_INTERVAL) -> Watcher:
