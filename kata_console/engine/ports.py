@@ -259,3 +259,50 @@ class Hypervisor(Protocol):
     def facts(self) -> Sequence[tuple[str, str]]:
         """(label, value) pairs for the console's hypervisor panel."""
         ...
+
+
+# --------------------------------------------------------------------------- host inspection
+# The facts types live in kata_console.engine.inspect.facts; every port below answers with
+# them. A fact that cannot be had is a status inside the answer (`error`), never an
+# exception: a read-only console keeps showing every other sandbox.
+
+
+class ProcessSource(Protocol):
+    """Kata's processes on this host (psutil live; a recording replayed)."""
+
+    def scan(self) -> Sequence[Any]:
+        """Every shim, VMM and virtiofsd process, described (`ProcessFacts`), in pid
+        order. Cheap enough to call every refresh: one `process_iter` pass, then only the
+        matches are described."""
+        ...
+
+
+class NetnsSource(Protocol):
+    """Network namespaces, read only: a missing namespace is reported, never created."""
+
+    def inspect(self, netns: str) -> Any:
+        """`NetnsFacts` for `netns` (a path such as `/var/run/netns/cni-...`, or a name)."""
+        ...
+
+    def close(self) -> None:
+        """Release the per-namespace handles kept across refreshes."""
+        ...
+
+
+class ShimSource(Protocol):
+    """The shim's management socket: HTTP over a unix socket, GET only."""
+
+    def agent_url(self, socket: str) -> Any:
+        """`ShimFacts` with `GET /agent-url` (or why the shim is unreachable)."""
+        ...
+
+    def metrics(self, socket: str) -> Any:
+        """`ShimFacts` with headline figures from `GET /metrics`. Only on request: the shim
+        asks the guest agent for its metrics on every scrape."""
+        ...
+
+
+class HostInfoSource(Protocol):
+    """The machine: hostname, kernel, uptime, CPUs, memory (`HostFacts`)."""
+
+    def host_facts(self) -> Any: ...
