@@ -10,11 +10,13 @@ import ctypes.util
 import errno
 import fcntl
 import os
+import stat
 import struct
 
 from kata_console.engine.ports import FileStat, LoopStatus
 
 LOOP_GET_STATUS64 = 0x4C05
+MAX_FILE_BYTES = 64 << 20
 _LOOP_INFO64 = struct.Struct("=QQQQQIIII64s64s32s2Q")  # struct loop_info64, 232 bytes
 assert _LOOP_INFO64.size == 232
 
@@ -45,6 +47,23 @@ class LinuxHost:
 
     def read_text(self, path: str) -> str:
         return _read(path)
+
+    def read_bytes(self, path: str) -> bytes:
+        """A regular file, opened without following a final symlink and without blocking
+        (a FIFO planted in a state directory must not hang a refresh), at most 64 MiB."""
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", path)
+            chunks, size = [], 0
+            while chunk := os.read(fd, 1 << 20):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise OSError(errno.EFBIG, "larger than 64 MiB", path)
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def realpath(self, path: str) -> str:
         return os.path.realpath(path, strict=True)

@@ -31,7 +31,16 @@ from kata_console.engine.jsonfile import InputFileError, MissingInputFile, parse
 from kata_console.engine.ports import FileStat, HostView, LoopStatus
 
 FORMAT = "kata-console-host/1"
-_METHODS = ("read_text", "realpath", "listdir", "stat", "lstat", "statfs_type", "loop_status")
+_METHODS = (
+    "read_text",
+    "read_bytes",
+    "realpath",
+    "listdir",
+    "stat",
+    "lstat",
+    "statfs_type",
+    "loop_status",
+)
 
 
 class SnapshotError(ValueError):
@@ -53,6 +62,8 @@ class SnapshotHost:
         self._mountinfo = {str(k): str(v) for k, v in (data.get("mountinfo") or {}).items()}
         calls = data.get("calls") or {}
         self._calls: dict[str, dict[str, Any]] = {m: dict(calls.get(m) or {}) for m in _METHODS}
+        #: the recorded processes, namespaces, shim sockets and host facts (inspectrec)
+        self.inspect_data: dict[str, Any] | None = data.get("inspect")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SnapshotHost:
@@ -105,6 +116,10 @@ class SnapshotHost:
                 return f"{target}/{rest}" if rest else target
         return None
 
+    def read_bytes(self, path: str) -> bytes:
+        """Recorded as text (UTF-8, undecodable bytes kept by surrogateescape)."""
+        return str(self._answer("read_bytes", path)).encode("utf-8", "surrogateescape")
+
     def realpath(self, path: str) -> str:
         return str(self._answer("realpath", path))
 
@@ -134,6 +149,8 @@ class RecordingHost:
         self.description = description
         self._mountinfo: dict[str, str] = {}
         self._calls: dict[str, dict[str, Any]] = {m: {} for m in _METHODS}
+        #: the `inspect` facts to save with the answers (see backends.host.inspectrec)
+        self.inspect_data: dict[str, Any] | None = None
 
     def read_mountinfo(self, pid: int | None = None) -> str:
         text = self.inner.read_mountinfo(pid)
@@ -154,6 +171,15 @@ class RecordingHost:
     def read_text(self, path: str) -> str:
         return self._record("read_text", path)
 
+    def read_bytes(self, path: str) -> bytes:
+        try:
+            data: bytes = self.inner.read_bytes(path)  # type: ignore[attr-defined]
+        except OSError as exc:
+            self._calls["read_bytes"][path] = {"errno": exc.errno or errno.EIO}
+            raise
+        self._calls["read_bytes"][path] = data.decode("utf-8", "surrogateescape")
+        return data
+
     def realpath(self, path: str) -> str:
         return self._record("realpath", path)
 
@@ -173,12 +199,15 @@ class RecordingHost:
         return self._record("loop_status", name)
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "description": self.description,
             "mountinfo": dict(self._mountinfo),
             "calls": self._calls,
         }
+        if self.inspect_data is not None:
+            out["inspect"] = self.inspect_data
+        return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
         write_json_atomic(Path(path), self.snapshot())

@@ -88,6 +88,7 @@ def _any(value: Any, where: str) -> None:
 #: method -> the check of one recorded answer (errno answers are checked for all)
 ANSWERS: dict[str, Callable[[Any, str], None]] = {
     "read_text": _string,
+    "read_bytes": _string,
     "realpath": _string,
     "listdir": _string_list,
     "stat": _file_stat,
@@ -133,3 +134,46 @@ def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
             raise SchemaError(f"{where}: unknown call (known: {', '.join(known)})")
         for path, value in _object(answers, where).items():
             _answer(method, value, _key(where, path))
+    if "inspect" in doc:
+        _inspect(doc["inspect"], "inspect")
+
+
+def _facts(value: Any, where: str, ints: tuple[str, ...], strings: tuple[str, ...]) -> None:
+    """A recorded facts object: the named fields, when present, of the right type."""
+    obj = _object(value, where)
+    for name in ints:
+        if name in obj and obj[name] is not None:
+            v = obj[name]
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise SchemaError(f"{_key(where, name)}: must be an integer")
+    for name in strings:
+        if name in obj and obj[name] is not None:
+            _string(obj[name], _key(where, name))
+
+
+def _inspect(value: Any, where: str) -> None:
+    """The `inspect` facts (processes, namespaces, shim sockets, host) of a recording."""
+    doc = _object(value, where)
+    if doc.get("host") is not None:
+        _facts(
+            doc["host"],
+            f"{where}.host",
+            ("cpus", "mem_total", "mem_available"),
+            ("hostname", "kernel"),
+        )
+    processes = doc.get("processes") or []
+    if not isinstance(processes, list):
+        raise SchemaError(f"{where}.processes: must be a list")
+    for i, p in enumerate(processes):
+        _facts(p, f"{where}.processes[{i}]", ("pid", "ppid"), ("name", "role", "sandbox_id"))
+        if "pid" not in p:
+            raise SchemaError(f"{where}.processes[{i}].pid: missing")
+    for netns, facts in _object(doc.get("netns") or {}, f"{where}.netns").items():
+        here = _key(f"{where}.netns", netns)
+        _facts(facts, here, (), ("netns", "error"))
+        for j, link in enumerate(facts.get("links") or []):
+            _facts(link, f"{here}.links[{j}]", ("index", "mtu"), ("name", "kind"))
+    for socket, calls in _object(doc.get("shim") or {}, f"{where}.shim").items():
+        here = _key(f"{where}.shim", socket)
+        for call, facts in _object(calls, here).items():
+            _facts(facts, _key(here, call), (), ("socket", "agent_url", "error"))

@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "rootfs": "rootfs",
     "play": "play",
     "agent": "agent",
+    "inspect": "inspect",
+    "record": "record",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

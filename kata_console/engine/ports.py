@@ -302,6 +302,19 @@ class ShimSource(Protocol):
         ...
 
 
+class StateFiles(Protocol):
+    """The files of Kata's state directories (`/run/vc/sbs`, `/run/kata`), read only.
+    `LinuxHost` and recorded hosts answer it; errors are `OSError` with an errno."""
+
+    def listdir(self, path: str) -> list[str]: ...
+
+    def lstat(self, path: str) -> FileStat: ...
+
+    def read_bytes(self, path: str) -> bytes:
+        """A regular file's bytes (not through a final symlink; bounded in size)."""
+        ...
+
+
 class HostInfoSource(Protocol):
     """The machine: hostname, kernel, uptime, CPUs, memory (`HostFacts`)."""
 

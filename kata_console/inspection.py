@@ -1,0 +1,83 @@
+"""Wiring for host inspection: the live host (procfs/sysfs, psutil, pyroute2, the shim's
+socket) or a recording answering every port, optionally recorded as it is asked.
+
+The one place that knows which backend answers which inspection port, as `wiring` is for
+the lifecycle; `inspect`, `record` and the console's host source all come through here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from kata_console.engine.inspect.report import HostPorts
+
+
+class InspectionError(Exception):
+    """The host or recording cannot be inspected (one line)."""
+
+
+@dataclass(slots=True)
+class Inspection:
+    """The ports, and what `record` saves at the end (None when not recording)."""
+
+    ports: HostPorts
+    recorder: Any = None
+    source: str = "live"
+    #: the roots a recording was made with (a replay defaults to them)
+    recorded_roots: tuple[str, str] | None = None
+
+    def save(self, path: str | os.PathLike[str], vc_root: str, kata_root: str) -> None:
+        """The whole recording: every file and sysfs answer, plus the inspection facts and
+        the roots they were read under."""
+        if self.recorder is None:
+            raise InspectionError("nothing was recorded")
+        files, facts = self.recorder
+        files.inspect_data = {**facts.data(), "vc_root": vc_root, "kata_root": kata_root}
+        files.save(path)
+
+    def close(self) -> None:
+        self.ports.network.close()
+
+
+def live_ports() -> HostPorts:
+    from backends.discovery.hostinfo import LinuxHostInfo
+    from backends.discovery.network import PyrouteNetns
+    from backends.discovery.processes import PsutilProcesses
+    from backends.discovery.shim import HttpxShim
+    from backends.host.linux import LinuxHost
+
+    return HostPorts(LinuxHost(), PsutilProcesses(), PyrouteNetns(), HttpxShim(), LinuxHostInfo())
+
+
+def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Inspection:
+    """A recording (`snapshot`), or the live host; `record` wraps the live ports so that
+    `Inspection.save` writes what they answered."""
+    if snapshot is not None:
+        from backends.host.inspectrec import SnapshotInspect
+        from backends.host.snapshot import SnapshotError, SnapshotHost
+
+        try:
+            host = SnapshotHost.load(snapshot)
+        except FileNotFoundError:
+            raise InspectionError(f"{snapshot}: no such recorded host file") from None
+        except SnapshotError as exc:
+            raise InspectionError(str(exc)) from None
+        data = host.inspect_data or {}
+        facts = SnapshotInspect(data)
+        roots = (data.get("vc_root"), data.get("kata_root"))
+        return Inspection(
+            HostPorts(host, facts, facts, facts, facts),
+            source=str(snapshot),
+            recorded_roots=roots if all(isinstance(r, str) for r in roots) else None,  # type: ignore[arg-type]
+        )
+    ports = live_ports()
+    if not record:
+        return Inspection(ports)
+    from backends.host.inspectrec import RecordingInspect
+    from backends.host.snapshot import RecordingHost
+
+    files = RecordingHost(ports.files, description="recorded by kata-console record")
+    facts = RecordingInspect(ports.processes, ports.network, ports.shim, ports.info)
+    return Inspection(HostPorts(files, facts, facts, facts, facts), (files, facts))
