@@ -18,6 +18,7 @@ COLUMNS = (
     ("address", "address"),
     ("mode", "mode"),
 )
+HOST_COLUMN = ("host", "on the host")
 
 
 def shorten_path(path: str, width: int = 44) -> str:
@@ -34,11 +35,13 @@ def shorten_path(path: str, width: int = 44) -> str:
     return f"…/{tail}"
 
 
-def device_row(dev: DeviceView, highlight: frozenset[str] = frozenset()) -> tuple[str | Text, ...]:
+def device_row(
+    dev: DeviceView, highlight: frozenset[str] = frozenset(), host: bool = False
+) -> tuple[str | Text, ...]:
     """One row; devices of the current container (`highlight`) are bold."""
     style = "bold" if dev.id in highlight else ""
     refs = Text(str(dev.refcount), style="bold yellow" if dev.refcount > 1 else "")
-    return (
+    row: tuple[str | Text, ...] = (
         Text(dev.id, style=style),
         Text(shorten_path(dev.host_path), style=style),
         dev.kind,
@@ -48,6 +51,10 @@ def device_row(dev: DeviceView, highlight: frozenset[str] = frozenset()) -> tupl
         dev.address or "-",
         "ro" if dev.read_only else "rw",
     )
+    if host:  # the host's side of the same backing file (sources that inspect a host)
+        side = "-" if dev.host_side is None else shorten_path(dev.host_side, 30)
+        row += (Text(side, style="dim"),)
+    return row
 
 
 class DeviceTable(ResourceTable):
@@ -60,10 +67,16 @@ class DeviceTable(ResourceTable):
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(COLUMNS, id=id, classes=classes)
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, host: bool = False
+    ) -> None:
+        """Args:
+        host: add the column of what the host shows for each backing file.
+        """
+        super().__init__((*COLUMNS, HOST_COLUMN) if host else COLUMNS, id=id, classes=classes)
+        self._host = host
 
     def show(self, devices: list[DeviceView], highlight: list[str] | None = None) -> int:
         """Show these devices; returns rows touched."""
         marked = frozenset(highlight or ())
-        return self.apply({d.id: device_row(d, marked) for d in devices})
+        return self.apply({d.id: device_row(d, marked, self._host) for d in devices})

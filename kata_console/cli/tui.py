@@ -22,9 +22,10 @@ CONSOLE_DESTS = {
     "console_theme": "--theme",
     "console_refresh": "--refresh",
     "console_allow_actions": "--allow-actions",
+    "console_vc_root": "--vc-root",
 }
 #: the console options that take a value (the CLI skips it when looking for a COMMAND)
-CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh")
+CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh", "--vc-root")
 DEFAULT_REFRESH = 2.0
 #: each refresh restarts the reload in progress, so an interval shorter than a reload of
 #: a busy host would never show anything; a day apart is already no refresh at all
@@ -52,10 +53,18 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--source",
         dest="console_source",
-        metavar="auto|demo|host|plan:FILE",
+        metavar="auto|demo|host|snapshot:FILE|plan:FILE",
         help="auto (default): host when Kata sandboxes are found here, else demo; demo: the "
-        "embedded scenario; host: this machine, read-only; plan:FILE: a `play` plan in the "
-        "step-through view",
+        "embedded scenario; host: this machine's Kata sandboxes, read-only; snapshot:FILE: a "
+        "host recorded by `kata-console record`; plan:FILE: a `play` plan in the step-through "
+        "view",
+    )
+    g.add_argument(
+        "--vc-root",
+        dest="console_vc_root",
+        type=path_arg,
+        metavar="DIR",
+        help="host source: the Go runtime's state root holding sbs/ and vm/ (default /run/vc)",
     )
     g.add_argument(
         "--keymap",
@@ -164,14 +173,18 @@ def binding_ids() -> set[str]:
     return ids
 
 
-def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
+def make_source(spec: str, allow_actions: bool, vc_root: str | None = None):  # type: ignore[no-untyped-def]
     """The source a `--source` value names; ValueError with a one-line reason if bad."""
     if spec == "auto":
-        spec = "host" if kata_sandboxes_present() else "demo"
-    if spec == "host":
+        roots = (f"{vc_root}/sbs",) if vc_root else KATA_STATE_DIRS
+        spec = "host" if kata_sandboxes_present(roots) else "demo"
+    if spec == "host" or spec.startswith("snapshot:"):
         from kata_console.sources.host_source import HostSource
 
-        return HostSource()
+        snapshot = spec.removeprefix("snapshot:") if spec != "host" else None
+        if snapshot == "":
+            raise ValueError("--source snapshot:FILE needs a recording made by `record`")
+        return HostSource(vc_root=vc_root, snapshot=snapshot)
     if spec == "demo":
         from kata_console.sources.demo_source import DemoSource
 
@@ -189,7 +202,7 @@ def make_source(spec: str, allow_actions: bool):  # type: ignore[no-untyped-def]
             return PlanSource(path)
         except PlanError as exc:
             raise ValueError(str(exc)) from None
-    raise ValueError(f"unknown source {spec!r} (expected demo, host or plan:FILE)")
+    raise ValueError(f"unknown source {spec!r} (expected demo, host, snapshot:FILE or plan:FILE)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -213,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
     spec = "auto" if args.console_source is None else args.console_source
     try:
         keymap = load_keymap(keymap_path) if keymap_path is not None else None
-        source = make_source(spec, allow_actions)
+        source = make_source(spec, allow_actions, args.console_vc_root)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -13,7 +13,9 @@ from textual.widgets import DataTable, Static
 from kata_console.screens.base import ConsoleScreen, op_bindings
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from widgets.device_table import DeviceTable
+from widgets.link_table import LinkTable
 from widgets.log_pane import LogPane
+from widgets.process_table import ProcessTable
 from widgets.resource_table import ResourceTable, Row
 from widgets.state_badge import health_text, state_text
 
@@ -58,7 +60,9 @@ class SandboxScreen(ConsoleScreen):
         with Horizontal(id="sandbox-top"):
             yield ResourceTable(COLUMNS, id="containers")
             yield Static(id="facts")
-        yield DeviceTable(id="devices")
+        yield DeviceTable(id="devices", host=getattr(self.kc.source, "inspects_host", False))
+        yield ProcessTable(id="processes", classes="host-only")
+        yield LinkTable(id="links", classes="host-only")
         yield LogPane(
             title=f"logs: {self.sandbox_id}",
             scope=lambda line: line.sandbox_id == self.sandbox_id,
@@ -70,6 +74,9 @@ class SandboxScreen(ConsoleScreen):
         super().on_mount()
         self.query_one("#containers", ResourceTable).border_title = "containers"
         self.query_one(DeviceTable).border_title = "devices"
+        self.query_one(ProcessTable).border_title = "processes"
+        for table in self.query(".host-only"):
+            table.display = False
         self.kc.attach_log_pane(self.query_one(LogPane))
         self.query_one("#containers").focus()
 
@@ -87,7 +94,18 @@ class SandboxScreen(ConsoleScreen):
             {c.id: container_row(c) for c in sb.containers}
         )
         self.query_one(DeviceTable).show(sb.devices)
-        self.query_one("#facts", Static).update(_facts(sb, self.kc.source.now()))
+        now = self.kc.source.now()
+        self.query_one("#facts", Static).update(_facts(sb, now))
+        # a source that inspects a host fills these; the others leave them hidden
+        procs, links = self.query_one(ProcessTable), self.query_one(LinkTable)
+        procs.display = bool(sb.processes) or sb.network is not None
+        links.display = sb.network is not None
+        procs.show(sb.processes, now)
+        links.show(sb.network)
+        if sb.network is not None:
+            links.border_title = f"network {sb.network.netns or '-'}" + (
+                f": {sb.network.error}" if sb.network.error else ""
+            )
 
     def operation_for(self, op: str) -> Operation | None:
         key = self.query_one("#containers", ResourceTable).selected_key
@@ -112,4 +130,6 @@ def _facts(sb: SandboxView, now: object) -> Table:
     table.add_row("age", format_age(sb.created, now))  # type: ignore[arg-type]
     for key, value in sb.facts:
         table.add_row(key, value)
+    for error in sb.errors:
+        table.add_row(Text("error", style="bold red"), Text(error, style="red"))
     return table

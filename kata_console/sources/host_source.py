@@ -1,20 +1,31 @@
-"""`HostSource`: the live host, read-only.
+"""`HostSource`: a Kata node, read-only, live or replayed from a recording.
 
-Chains come from the live mount table (`LinuxHost`), resolved in a thread because the
-resolver reads sysfs and issues loop ioctls. Sandboxes stay empty until the
-host-inspection issue reads Kata's state directories and processes; the app says so
-instead of showing an empty table without explanation.
+Each load is one inspection (`kata_console.engine.inspect.report`): the state directories,
+one process scan, each sandbox's network namespace and shim socket, its containers' chains
+in the shim's mount table and its devices on both sides. It runs in a worker thread (it
+reads procfs and sysfs, forks into namespaces, asks sockets), on one `Inspection` kept for
+the source's life, so psutil's CPU deltas and the namespace handles carry over between
+refreshes. Lifecycle operations are refused: this source drives no Kata runtime.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import threading
 from collections.abc import Callable
 
+from kata_console.engine.inspect.facts import SHIM
+from kata_console.engine.inspect.report import HostReport, SandboxReport, inspect_host
+from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMissing
 from kata_console.engine.mounts.chainmodel import ChainReport
+from kata_console.engine.mounts.chains import resolve_chains
+from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.inspection import Inspection, InspectionError, open_inspection
 from kata_console.sources.model import (
     ConsoleError,
+    ContainerView,
+    DeviceView,
     LogLine,
     Operation,
     SandboxView,
@@ -22,31 +33,73 @@ from kata_console.sources.model import (
     Unsubscribe,
 )
 
-EMPTY_NOTICE = (
-    "no sandboxes listed: the host source reads this machine's mount table, "
-    "not Kata's sandbox state; C shows its mount chains"
-)
+EMPTY_NOTICE = "no Kata sandboxes in this host's state directories; C shows its mount chains"
 
 
 class HostSource:
-    """Read-only view of this machine."""
+    """Read-only view of a Kata node (`snapshot`: a recording made by `record`)."""
 
-    name = "host"
     demo = False
+    #: the sandbox view adds the host's side of devices, processes and the network
+    inspects_host = True
 
-    def __init__(self, *, read_only: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        vc_root: str | None = None,
+        kata_root: str | None = None,
+        snapshot: str | None = None,
+        read_only: bool = True,
+    ) -> None:
+        self.name = f"snapshot:{snapshot}" if snapshot else "host"
         self.read_only = read_only
-        self.read_only_reason = "the host source inspects a live machine" if read_only else ""
+        self.read_only_reason = (
+            "the host source inspects a live machine"
+            if snapshot is None
+            else "a recording cannot be changed"
+        )
+        try:
+            self._inspection: Inspection = open_inspection(snapshot)
+        except InspectionError as exc:
+            raise ValueError(str(exc)) from None
+        recorded = self._inspection.recorded_roots or (VC_ROOT, KATA_ROOT)
+        self.vc_root = vc_root or recorded[0]
+        self.kata_root = kata_root or recorded[1]
+        self.report: HostReport | None = None
+        self.refreshed: _dt.datetime | None = None
+        self._lock = threading.Lock()  # one inspection at a time on the shared ports
         self._subscribers: list[Callable[[SourceEvent], None]] = []
 
     def now(self) -> _dt.datetime:
         return _dt.datetime.now(_dt.UTC)
 
+    def _inspect(self) -> HostReport:
+        with self._lock:
+            return inspect_host(
+                self._inspection.ports, vc_root=self.vc_root, kata_root=self.kata_root
+            )
+
     async def load(self) -> list[SandboxView]:
-        return []
+        try:
+            report = await asyncio.to_thread(self._inspect)
+        except StateRootMissing as exc:
+            raise ConsoleError(str(exc)) from None
+        self.report, self.refreshed = report, self.now()
+        return [sandbox_view(s) for s in report.sandboxes]
+
+    def header(self) -> str:
+        """The host line of the top bar: name, kernel, CPUs, memory, when refreshed."""
+        if self.report is None:
+            return "host: not inspected yet"
+        h = self.report.host
+        mem = f"{h.mem_available >> 20}/{h.mem_total >> 20} MiB free" if h.mem_total else ""
+        return f"{h.hostname or '?'}  {h.kernel or '?'}  {h.cpus} CPUs  {mem}".rstrip()
 
     async def chains(self) -> ChainReport:
-        return await asyncio.to_thread(_resolve_live)
+        files = self._inspection.ports.files
+        return await asyncio.to_thread(
+            lambda: resolve_chains(MountTable(files.read_mountinfo()), files)
+        )
 
     def logs(self) -> list[LogLine]:
         return []
@@ -59,15 +112,69 @@ class HostSource:
         return f"{op.op} {op.target}"
 
     async def run_op(self, op: Operation) -> None:
-        raise ConsoleError(
-            "the host source is read-only: it inspects this machine and drives no Kata runtime"
-        )
+        raise ConsoleError(f"{op.op} refused: {self.read_only_reason}, and drives no Kata runtime")
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._inspection.close)
 
 
-def _resolve_live() -> ChainReport:
-    from backends.host.linux import LinuxHost
-    from kata_console.engine.mounts.chains import resolve_chains
-    from kata_console.engine.mounts.mounttable import MountTable
+def sandbox_view(s: SandboxReport) -> SandboxView:
+    """The console's picture of one inspected sandbox."""
+    shim = next((p for p in s.processes if p.role == SHIM and p.create_time), None)
+    created = _dt.datetime.fromtimestamp(shim.create_time, _dt.UTC) if shim is not None else None
+    facts = [("state dir", s.state_dir), ("runtime", s.runtime)]
+    if s.shim is not None:
+        facts.append(("shim", f"agent {s.shim.agent_url}" if s.shim.reachable else "unreachable"))
+    if s.network is not None:
+        facts.append(("netns", s.network.netns or "-"))
+    if s.mount_table:
+        facts.append(("mount table", s.mount_table))
+    return SandboxView(
+        id=s.id,
+        state=s.state or "unknown",
+        hypervisor=s.hypervisor or "-",
+        agent_health="unknown",  # the guest agent is behind the shim: never asked from here
+        containers=[_container_view(s, c) for c in s.containers],
+        devices=[
+            DeviceView(
+                d["id"],
+                d["host_path"],
+                d["kind"],
+                d["refcount"],
+                d["attach_count"],
+                d["index"],
+                d["address"],
+                d["read_only"],
+                host_side=", ".join(d["host"]["mounts"]) if d.get("host") else "not on the host",
+            )
+            for d in s.devices
+        ],
+        created=created,
+        facts=facts,
+        processes=list(s.processes),
+        network=s.network,
+        shim=s.shim,
+        errors=list(s.errors),
+    )
 
-    host = LinuxHost()
-    return resolve_chains(MountTable(host.read_mountinfo()), host, check_st_dev=True)
+
+def _container_view(s: SandboxReport, c: object) -> ContainerView:
+    from kata_console.engine.inspect.report import ContainerReport
+
+    assert isinstance(c, ContainerReport)
+    chain = c.chain
+    erofs = chain.erofs if chain is not None else bool(c.devices)
+    kata_error = None
+    if chain is not None:
+        kata_error = next((layer.kata_error for layer in chain.layers if layer.kata_error), None)
+    return ContainerView(
+        id=c.id,
+        sandbox_id=s.id,
+        state=c.state,
+        rootfs_kind="erofs" if erofs else "overlay",
+        layers=len(chain.layers) if chain is not None else len(c.devices),
+        pid=c.pid if c.pid and c.pid > 0 else None,
+        chain=chain,
+        kata_error=kata_error,
+        devices=list(c.devices),
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from kata_console.engine.inspect.facts import NetnsFacts, ProcessFacts, ShimFacts
     from kata_console.engine.mounts.chainmodel import Chain, ChainReport
 
 AgentHealth = Literal["ok", "dead", "unknown"]
@@ -48,6 +49,9 @@ class DeviceView:
     index: int | None = None
     address: str | None = None
     read_only: bool = False
+    #: what the host shows for the same backing file (the erofs mount holding it), when
+    #: the source inspects a host; None when it does not
+    host_side: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,6 +82,12 @@ class SandboxView:
     devices: list[DeviceView] = field(default_factory=list)
     created: _dt.datetime | None = None
     facts: list[tuple[str, str]] = field(default_factory=list)
+    #: the host's side of the sandbox (sources that inspect a host): its processes, its
+    #: network namespace, its shim socket, and what could not be read
+    processes: list[ProcessFacts] = field(default_factory=list)
+    network: NetnsFacts | None = None
+    shim: ShimFacts | None = None
+    errors: list[str] = field(default_factory=list)
 
     def container(self, container_id: str) -> ContainerView | None:
         return next((c for c in self.containers if c.id == container_id), None)
