@@ -82,8 +82,9 @@ class HostSource:
     async def load(self) -> list[SandboxView]:
         try:
             report = await asyncio.to_thread(self._inspect)
-        except StateRootMissing as exc:
-            raise ConsoleError(str(exc)) from None
+        except StateRootMissing:  # a machine without Kata: nothing to list, not a failure
+            self.refreshed = self.now()
+            return []
         self.report, self.refreshed = report, self.now()
         return [sandbox_view(s) for s in report.sandboxes]
 
