@@ -295,3 +295,30 @@ class ShimDouble:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.shimdouble PATH`: serve the default routes on PATH until stdin
+    closes or SIGTERM (the benchmark runs the double in its own process, so that its
+    threads do not share the client's GIL)."""
+    import signal
+    import sys
+
+    double = ShimDouble(argv[0]).start()
+    signal.signal(signal.SIGTERM, _exit)
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        double.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
