@@ -217,6 +217,7 @@ class HttpShimSource:
         self.close()
 
     def agent_url(self, socket: str) -> ShimFacts:
+        socket = os.fspath(socket)
         answer = self._get(socket, AGENT_URL_PATH, self.timeout, AGENT_URL_LIMIT)
         if isinstance(answer, ShimFacts):
             return answer
@@ -234,6 +235,7 @@ class HttpShimSource:
 
     def metrics(self, socket: str) -> ShimFacts:
         """Headline figures (`FIGURES`); `agent_url` is left unset (ask `agent_url`)."""
+        socket = os.fspath(socket)
         answer = self._get(socket, METRICS_PATH, self.metrics_timeout, METRICS_LIMIT)
         if isinstance(answer, ShimFacts):
             return answer
@@ -279,7 +281,6 @@ class HttpShimSource:
 
     def _get(self, socket: str, path: str, timeout: float, limit: int) -> str | ShimFacts:
         """The body of a 200 answer to `GET path`, or the facts saying why there is none."""
-        socket = os.fspath(socket)
         client = self._checkout(socket)
         start = time.monotonic()
         try:
