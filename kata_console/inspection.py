@@ -45,10 +45,10 @@ def live_ports() -> HostPorts:
     from backends.discovery.hostinfo import LinuxHostInfo
     from backends.discovery.network import PyrouteNetns
     from backends.discovery.processes import PsutilProcesses
-    from backends.discovery.shim import HttpxShim
+    from backends.discovery.shim import HttpShimSource
     from backends.host.linux import LinuxHost
 
-    return HostPorts(LinuxHost(), PsutilProcesses(), PyrouteNetns(), HttpxShim(), LinuxHostInfo())
+    return HostPorts(LinuxHost(), PsutilProcesses(), PyrouteNetns(), HttpShimSource(), LinuxHostInfo())
 
 
 def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Inspection:

@@ -166,8 +166,12 @@ def _sandbox(
             else NetnsFacts("", error="persist.json names no network namespace")
         )
     if sd.runtime == "go" or "shim-monitor.sock" in sd.entries:
-        shim = ports.shim.metrics if metrics else ports.shim.agent_url
-        rep.shim = shim(sd.shim_socket)
+        rep.shim = ports.shim.agent_url(sd.shim_socket)
+        if metrics and rep.shim.reachable:  # on request only: the shim asks the guest
+            figures = ports.shim.metrics(sd.shim_socket)
+            rep.shim.metrics = figures.metrics
+            if figures.error and not rep.shim.error:
+                rep.shim.error = figures.error
     return rep
 
 
