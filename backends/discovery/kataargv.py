@@ -19,7 +19,6 @@ Pure functions of strings: no psutil here, so the rules are testable on their ow
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ _EXACT = {
     "qemu-kvm": VMM,
     "virtiofsd": VIRTIOFSD,
 }
+_INITIALS = frozenset("cfqv")
 _REPR_MAX = 80
 
 
@@ -53,24 +53,35 @@ class KataIdentity:
     error: str | None = None
 
 
+def _role(name: str) -> str | None:
+    role = _EXACT.get(name)
+    if role is None:
+        if name.startswith("qemu-system-"):
+            return VMM
+        if name.startswith("containerd-shim-kata") and _SHIM_NAME.match(name):
+            return SHIM
+    return role
+
+
 def role_of(name: str | None, argv0: str | None) -> tuple[str, str] | None:
     """(role, the name it matched) from psutil's name, else from basename(argv[0]).
 
     psutil's name is the full binary name even past the kernel's 15-character comm (it
     restores it from argv[0]); argv[0] alone catches a process started under another
     name (`exec -a`). The comm is never used: `containerd-shim` is also runc's shim.
+    Called for every process on the host, so a name whose first letter no Kata name has
+    costs one set lookup.
     """
-    for candidate in (name, os.path.basename(argv0) if argv0 else None):
-        if not candidate:
-            continue
-        role = _EXACT.get(candidate)
-        if role is None:
-            if candidate.startswith("qemu-system-"):
-                role = VMM
-            elif candidate.startswith("containerd-shim-kata") and _SHIM_NAME.match(candidate):
-                role = SHIM
+    if name and name[0] in _INITIALS:
+        role = _role(name)
         if role is not None:
-            return role, candidate
+            return role, name
+    if argv0:
+        base = argv0.rpartition("/")[2]
+        if base and base != name and base[0] in _INITIALS:
+            role = _role(base)
+            if role is not None:
+                return role, base
     return None
 
 
