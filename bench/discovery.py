@@ -3,7 +3,7 @@
 Processes: the benchmark starts 2,000 extra idle processes (`sleep 600`, posix_spawn'ed
 in one process group) and a few stand-in Kata trees (tests/kataprocs.py: a shim that
 starts a QEMU and a virtiofsd, under their real binary names and argv shapes), then
-times, interleaved best of 7 in the same run:
+times, interleaved best of 11 in the same run:
 
 * the floor: a bare `psutil.process_iter(["pid", "name", "cmdline"])` pass, the least
   any discovery that sees full names and argv must do;
@@ -33,7 +33,7 @@ import psutil
 from backends.discovery.processes import PsutilProcesses
 from tests.kataprocs import SHIM_ARGV, FakeTree, build_pause, install
 
-IDLE, SANDBOXES, ROUNDS, TARGET = 2000, 3, 7, 1.2
+IDLE, SANDBOXES, ROUNDS, TARGET = 2000, 3, 11, 1.2
 
 
 def interleaved(fns: list[Callable[[], object]], rounds: int) -> list[float]:
@@ -66,12 +66,12 @@ def idle_processes(n: int) -> Iterator[list[int]]:
             pids.append(os.posix_spawnp("sleep", ["sleep", "600"], os.environ, setpgroup=group))
         yield pids
     finally:
-        if pids:
+        if pids:  # by group: a sleeper spawned as Ctrl-C came, never listed, goes too
             with suppress(ProcessLookupError):
                 os.killpg(pids[0], signal.SIGKILL)
-        for pid in pids:
             with suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+                while True:
+                    os.waitpid(-pids[0], 0)
 
 
 @contextmanager

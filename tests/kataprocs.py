@@ -159,7 +159,9 @@ class FakeTree:
             spec = specdir / f"children-{time.monotonic_ns()}"
             spec.write_text("".join("\t".join(c) + "\n" for c in children))
             env[CHILDREN_ENV] = str(spec)
-        self.shim = subprocess.Popen(list(shim), env=env, stdin=subprocess.DEVNULL)
+        # its own process group: a Ctrl-C at the terminal is for the caller, which then
+        # ends the tree in order (SIGTERM, the stand-in reaps its children)
+        self.shim = subprocess.Popen(list(shim), env=env, stdin=subprocess.DEVNULL, process_group=0)
         self.children: list[int] = []
         want = [list(c) for c in children]
 
