@@ -294,32 +294,58 @@ async def _dump(ipr: AsyncIPRoute) -> tuple[list[LinkFacts], list[Redirect]]:
     return links, redirects
 
 
+_LINK_NLAS = frozenset(
+    {
+        "IFLA_IFNAME",
+        "IFLA_ADDRESS",
+        "IFLA_MTU",
+        "IFLA_OPERSTATE",
+        "IFLA_LINK",
+        "IFLA_LINK_NETNSID",
+        "IFLA_LINKINFO",
+        "IFLA_STATS64",
+        "IFLA_STATS",
+    }
+)
+
+
 def link_facts(msg: Any) -> LinkFacts:
     """A link message (RTM_NEWLINK) as `LinkFacts`: the eight counters from
     IFLA_STATS64 (64-bit, unlike IFLA_STATS), the veth peer from IFLA_LINK and
-    IFLA_LINK_NETNSID, a tun device's mode from IFLA_TUN_TYPE."""
+    IFLA_LINK_NETNSID, a tun device's mode from IFLA_TUN_TYPE. One pass over the
+    attributes, decoding only those used: a link carries ~50 (per-family configuration
+    tables among them) and pyroute2's by-name lookup scans them all each time."""
+    nla = _pick(msg, _LINK_NLAS)
     index = int(msg["index"])
-    stats = msg.get("IFLA_STATS64") or msg.get("IFLA_STATS") or {}
-    link = msg.get("IFLA_LINK")
-    tun_type = msg.get(("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_TUN_TYPE"))
+    stats = nla.get("IFLA_STATS64") or nla.get("IFLA_STATS") or {}
+    info = _pick(nla.get("IFLA_LINKINFO"))
+    tun_type = _pick(info.get("IFLA_INFO_DATA")).get("IFLA_TUN_TYPE")
+    link = nla.get("IFLA_LINK")
     return LinkFacts(
         index=index,
-        name=msg.get("IFLA_IFNAME") or f"if{index}",
-        kind=msg.get(("IFLA_LINKINFO", "IFLA_INFO_KIND")) or "",
-        mac=msg.get("IFLA_ADDRESS") or "",
-        mtu=int(msg.get("IFLA_MTU") or 0),
-        operstate=msg.get("IFLA_OPERSTATE") or "",
+        name=nla.get("IFLA_IFNAME") or f"if{index}",
+        kind=info.get("IFLA_INFO_KIND") or "",
+        mac=nla.get("IFLA_ADDRESS") or "",
+        mtu=int(nla.get("IFLA_MTU") or 0),
+        operstate=nla.get("IFLA_OPERSTATE") or "",
         peer_index=int(link) if link else None,
-        peer_netnsid=msg.get("IFLA_LINK_NETNSID"),
+        peer_netnsid=nla.get("IFLA_LINK_NETNSID"),
         stats={name: int(stats.get(name) or 0) for name in LINK_COUNTERS},
         tun_type=TUN_TYPES.get(tun_type, "") if tun_type is not None else "",
     )
 
 
-def _attrs(nla: Any) -> Iterable[tuple[str, Any]]:
-    """(name, value) pairs of a decoded pyroute2 attribute container."""
-    for slot in (nla.get("attrs") if nla is not None else None) or ():
-        yield slot[0], slot[1]
+def _pick(nla: Any, names: frozenset[str] | None = None) -> dict[str, Any]:
+    """The attributes of a pyroute2 message or nested attribute by name (the first of
+    each), decoding only the `names` asked for (all when None)."""
+    if nla is None or not hasattr(nla, "keys") or "attrs" not in nla:
+        return {}
+    found: dict[str, Any] = {}
+    for slot in nla["attrs"]:
+        name = slot.name
+        if (names is None or name in names) and name not in found:
+            found[name] = slot.value
+    return found
 
 
 def redirects_of(filters: Iterable[Any], names: Mapping[int, str]) -> list[Redirect]:
@@ -329,10 +355,10 @@ def redirects_of(filters: Iterable[Any], names: Mapping[int, str]) -> list[Redir
     found: list[Redirect] = []
     for msg in filters:
         src = names.get(msg.get("index"), f"if{msg.get('index')}")
-        for attr, actions in _attrs(msg.get("TCA_OPTIONS")):
+        for attr, actions in _pick(msg.get("TCA_OPTIONS")).items():
             if not attr.endswith("_ACT"):
                 continue
-            for _prio, act in _attrs(actions):
+            for act in _pick(actions).values():
                 if act.get("TCA_ACT_KIND") != "mirred":
                     continue
                 parms = act.get(("TCA_ACT_OPTIONS", "TCA_MIRRED_PARMS")) or {}
