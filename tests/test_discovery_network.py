@@ -212,6 +212,18 @@ def test_close_releases_the_handles_and_the_thread_and_a_later_inspect_starts_ov
     src.close()  # twice is fine
 
 
+def test_a_read_that_times_out_is_a_status_and_the_next_starts_clean(
+    netlab: NetLab, source: PyrouteNetnsSource
+) -> None:
+    assert source.inspect(netlab.sandbox).error is None
+    source.timeout = 1e-9  # no read answers that fast
+    facts = source.inspect(netlab.sandbox)
+    assert facts.error == f"no answer within 1e-09s: {NETNS_RUN_DIR}/{netlab.sandbox}"
+    source.timeout = 5.0
+    assert set(links(source.inspect(netlab.sandbox))) == {"lo", "eth0", "tap0_kata"}
+    assert source.opens == 2 and source.handles() == 1  # the cut-short handle was closed
+
+
 def test_a_proc_pid_namespace_is_read_then_reported_gone_when_the_process_exits(
     netlab: NetLab, source: PyrouteNetnsSource
 ) -> None:
