@@ -70,7 +70,8 @@ class ProcessFacts:
 @dataclass(slots=True)
 class LinkFacts:
     """A network link in a sandbox's namespace. `kind` is the kernel's (`veth`, `tun` for
-    a tap, `macvtap`, ...); `stats` holds `LINK_COUNTERS`."""
+    a tap, `macvtap`, ...); `tun_type` tells a `tun` link's mode apart ("tap" or "tun"),
+    since the kernel gives both the same kind; `stats` holds `LINK_COUNTERS`."""
 
     index: int
     name: str
@@ -81,6 +82,7 @@ class LinkFacts:
     peer_index: int | None = None
     peer_netnsid: int | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    tun_type: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,11 +95,16 @@ class LinkFacts:
 @dataclass(slots=True)
 class Redirect:
     """One tc ingress filter of Kata's tcfilter model: traffic arriving on `src` is
-    redirected (`mirred egress redirect`) out of `dst`."""
+    redirected (`mirred egress redirect`) out of `dst`. `packets`/`bytes` are what the
+    action handled; `overlimits` what it could not send on (for mirred: `dst` down or
+    without carrier, e.g. a tap no VM holds), so a redirect that exists but drops shows."""
 
     src: str
     dst: str
     action: str = "mirred egress redirect"
+    packets: int | None = None
+    bytes: int | None = None
+    overlimits: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
