@@ -43,12 +43,14 @@ class Inspection:
 
 def live_ports() -> HostPorts:
     from backends.discovery.hostinfo import LinuxHostInfo
-    from backends.discovery.network import PyrouteNetns
+    from backends.discovery.network import PyrouteNetnsSource
     from backends.discovery.processes import PsutilProcesses
     from backends.discovery.shim import HttpShimSource
     from backends.host.linux import LinuxHost
 
-    return HostPorts(LinuxHost(), PsutilProcesses(), PyrouteNetns(), HttpShimSource(), LinuxHostInfo())
+    return HostPorts(
+        LinuxHost(), PsutilProcesses(), PyrouteNetnsSource(), HttpShimSource(), LinuxHostInfo()
+    )
 
 
 def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Inspection:

@@ -85,8 +85,8 @@ def test_operation_validates_its_target() -> None:
     assert Operation("stop_sandbox", "sb").target == "sb"
 
 
-def test_host_source_is_read_only_and_empty() -> None:
-    src = HostSource()
+def test_host_source_is_read_only_and_empty(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    src = HostSource(vc_root=str(tmp_path / "no-kata-here"))
     assert src.read_only and src.read_only_reason
     assert asyncio.run(src.load()) == []
     with pytest.raises(ConsoleError):

@@ -134,5 +134,5 @@ async def test_console_screens_say_what_is_true_now() -> None:
     )
     shown = await visit(host, ["question_mark", "escape", "C", "escape"])
     shown += await visit(make_app(), ["enter", "enter", "question_mark", "escape", "L"])
-    assert "no sandboxes listed" in shown[0][1]  # the scan reads what is on screen
+    assert "no Kata sandboxes" in shown[0][1]  # the scan reads what is on screen
     assert offenders(iter(shown)) == []

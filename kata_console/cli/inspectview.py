@@ -61,7 +61,7 @@ def _sandbox_tree(s: SandboxReport) -> Tree:
         for link in n.links:
             st = link.stats
             net.add(
-                f"{link.name} ({link.kind or '?'}) rx {st.get('rx_bytes', 0)} B "
+                f"{link.name} ({link.kind or 'loopback' if link.name == 'lo' else link.kind or '?'}) rx {st.get('rx_bytes', 0)} B "
                 f"{st.get('rx_packets', 0)} pkts {st.get('rx_errors', 0)} err "
                 f"{st.get('rx_dropped', 0)} drop  tx {st.get('tx_bytes', 0)} B "
                 f"{st.get('tx_packets', 0)} pkts"
@@ -73,9 +73,10 @@ def _sandbox_tree(s: SandboxReport) -> Tree:
         text = f"shim {sh.socket}: " + (
             f"agent {sh.agent_url}" if sh.reachable else (sh.error or "unreachable")
         )
-        tree.add(Text(text, style="" if sh.reachable else "yellow"))
+        node = tree.add(Text(text, style="" if sh.reachable else "yellow"))
         for key, value in sorted((sh.metrics or {}).items()):
-            tree.add(f"  {key} {value:g}")
+            shown = _mib(int(value)) if key.endswith("_bytes") else f"{value:g}"
+            node.add(f"{key.removesuffix('_bytes')} {shown}")
     for c in s.containers:
         node = tree.add(f"container {c.id}  {c.state}  rootfs {c.rootfs or '-'}")
         if c.chain is not None:
