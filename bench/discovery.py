@@ -1,5 +1,9 @@
 """Benchmark: discovery on a live host.
 
+Processes, then `inspect` of 200 recorded sandboxes and the console's work per refresh
+(bench/discovery_inspect.py), the shim socket (bench/discovery_shim.py) and a network
+namespace read with a kept handle against fresh ones (bench/discovery_network.py).
+
 Processes: the benchmark starts 2,000 extra idle processes (`sleep 600`, posix_spawn'ed
 in one process group) and a few stand-in Kata trees (tests/kataprocs.py: a shim that
 starts a QEMU and a virtiofsd, under their real binary names and argv shapes), then
@@ -143,6 +147,18 @@ def main() -> int:
     try:
         for line in measure_processes():
             print(line)
+        import discovery_inspect  # the other parts, beside this file
+        import discovery_network
+        import discovery_shim
+
+        print("\n".join(discovery_inspect.measure()))
+        shim = discovery_shim.measure()
+        print(discovery_shim.report(shim, 200))
+        # its own process: its baseline opens namespaces the way pyroute2 does, by forking,
+        # and a fork of this process (2,000 children behind it) is not what is measured
+        import subprocess
+
+        subprocess.run([sys.executable, discovery_network.__file__], check=False)
     except KeyboardInterrupt:
         print("interrupted: every process the benchmark started was killed and reaped")
         return 130

@@ -16,6 +16,7 @@ from textual.widgets import Footer
 
 from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
+from widgets.host_bar import HostBar
 from widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class ConsoleScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="breadcrumb")
+        if getattr(self.kc.source, "inspects_host", False):
+            yield HostBar(self.kc.source, id="host-bar")
         yield from self.compose_body()
         yield StatusLine(id="status")
         yield Footer()

@@ -77,6 +77,9 @@ class SandboxScreen(ConsoleScreen):
         self.query_one(ProcessTable).border_title = "processes"
         for table in self.query(".host-only"):
             table.display = False
+        if getattr(self.kc.source, "inspects_host", False):
+            # a host has no engine log to show; its panels need the room at 80x24
+            self.query_one(LogPane).display = False
         self.kc.attach_log_pane(self.query_one(LogPane))
         self.query_one("#containers").focus()
 
@@ -125,11 +128,11 @@ def _facts(sb: SandboxView, now: object) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     table.add_row("state", state_text(sb.state))
+    for error in sb.errors:  # first: what could not be read is why the rest looks odd
+        table.add_row(Text("error", style="bold red"), Text(error, style="red"))
     table.add_row("agent", health_text(sb.agent_health))
     table.add_row("hypervisor", sb.hypervisor)
     table.add_row("age", format_age(sb.created, now))  # type: ignore[arg-type]
     for key, value in sb.facts:
         table.add_row(key, value)
-    for error in sb.errors:
-        table.add_row(Text("error", style="bold red"), Text(error, style="red"))
     return table

@@ -129,7 +129,8 @@ def inspect_host(
     for p in processes:
         if p.sandbox_id is not None:
             by_sandbox.setdefault(p.sandbox_id, []).append(p)
-    sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics) for d in dirs]
+    tables: dict[str, ChainReport] = {}  # one resolution per distinct mount table
+    sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics, tables) for d in dirs]
     known = {d.sandbox_id for d in dirs}
     for sid in sorted(set(by_sandbox) - known):
         roles = ", ".join(sorted({p.role for p in by_sandbox[sid]}))
@@ -143,12 +144,13 @@ def _sandbox(
     by_sandbox: dict[str, list[ProcessFacts]],
     processes: list[ProcessFacts],
     metrics: bool,
+    tables: dict[str, ChainReport],
 ) -> SandboxReport:
     rep = SandboxReport(sd.sandbox_id, sd.runtime, state_dir=sd.path, files=sd.entries)
     rep.errors.extend(sd.errors)
     rep.processes = _processes_of(sd, by_sandbox, processes)
     shim_pid = next((p.pid for p in rep.processes if p.role == SHIM and not p.error), None)
-    chains = _chains(ports.files, shim_pid, rep)
+    chains = _chains(ports.files, shim_pid, rep, tables)
     doc = sd.doc
     if doc is not None:
         rep.state = doc["State"] or None
@@ -195,7 +197,9 @@ def _processes_of(
     return [found[pid] for pid in sorted(found)]
 
 
-def _chains(files: HostView, shim_pid: int | None, rep: SandboxReport) -> ChainReport | None:
+def _chains(
+    files: HostView, shim_pid: int | None, rep: SandboxReport, tables: dict[str, ChainReport]
+) -> ChainReport | None:
     """The chains as the shim sees them: its mount namespace's table, else the host's."""
     text: str | None = None
     if shim_pid is not None:
@@ -211,8 +215,11 @@ def _chains(files: HostView, shim_pid: int | None, rep: SandboxReport) -> ChainR
         except OSError as exc:
             rep.errors.append(f"mount table: {(exc.strerror or str(exc)).lower()}")
             return None
+    if text in tables:  # shims sharing the host's mount namespace see the same table
+        return tables[text]
     try:
-        return resolve_chains(MountTable(text), files)
+        tables[text] = report = resolve_chains(MountTable(text), files)
+        return report
     except MountTableError as exc:
         rep.errors.append(f"{rep.mount_table}: {exc}")
         return None
