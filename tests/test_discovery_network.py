@@ -351,5 +351,7 @@ def test_no_grpc_fork_warning_while_grpc_runs_in_the_process(
     ours = probe("ours")
     assert ours.stdout.strip() == "ok", ours.stderr
     assert "fork" not in ours.stderr, ours.stderr
-    control = probe("pyroute2")  # its forked child may even crash (seen: SIGSEGV)
-    assert "skipping fork() handlers" in control.stderr, control.stderr
+    # the control: gRPC warns only when a fork meets its threads running, which a loaded
+    # machine can miss once; three tries (its forked child may even crash: seen SIGSEGV)
+    controls = [probe("pyroute2").stderr for _ in range(3)]
+    assert any("skipping fork() handlers" in err for err in controls), controls

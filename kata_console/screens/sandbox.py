@@ -77,7 +77,7 @@ class SandboxScreen(ConsoleScreen):
         self.query_one(ProcessTable).border_title = "processes"
         for table in self.query(".host-only"):
             table.display = False
-        if getattr(self.kc.source, "inspects_host", False):
+        if not getattr(self.kc.source, "has_logs", True):
             # a host has no engine log to show; its panels need the room at 80x24
             self.query_one(LogPane).display = False
         self.kc.attach_log_pane(self.query_one(LogPane))

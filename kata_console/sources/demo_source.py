@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from backends.host.snapshot import SnapshotHost
+from kata_console.engine.inspect.report import SandboxReport
 from kata_console.engine.lifecycle.events import Stepper
 from kata_console.engine.lifecycle.plan import Plan, parse_plan
 from kata_console.sources.engine_source import EngineSource
@@ -50,12 +51,21 @@ class DemoSource(EngineSource):
         )
         self.description = str(data.get("description", ""))
         self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]
+        #: the same sandboxes as a node showed them outside the VM (processes, namespaces,
+        #: shim sockets): a recording, replayed once, shown next to what the engine runs
+        self._node = _node_facts(base / data["node"]) if data.get("node") else {}
         self._scenario: asyncio.Task[None] | None = None
 
     async def load(self) -> list[SandboxView]:
         if self._scenario is None:
             self._scenario = asyncio.get_running_loop().create_task(self._play())
-        return await super().load()
+        views = await super().load()
+        for view in views:
+            recorded = self._node.get(view.id)
+            if recorded is not None:
+                view.processes = list(recorded.processes)
+                view.network, view.shim = recorded.network, recorded.shim
+        return views
 
     async def ready(self) -> None:
         """Wait until the whole scenario has been played (tests, benchmarks)."""
@@ -90,3 +100,14 @@ class DemoSource(EngineSource):
                 continue
             for op in plan.ops:
                 await self.run(sandbox.id, op)
+
+
+def _node_facts(path: Path) -> dict[str, SandboxReport]:
+    """The recorded node's sandboxes by ID (inspected once, from the recording alone)."""
+    from kata_console.engine.inspect.report import inspect_host
+    from kata_console.inspection import open_inspection
+
+    insp = open_inspection(str(path))
+    vc_root, kata_root = insp.recorded_roots or ("/run/vc", "/run/kata")
+    report = inspect_host(insp.ports, vc_root=vc_root, kata_root=kata_root)
+    return {s.id: s for s in report.sandboxes}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import os
 import threading
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMi
 from kata_console.engine.mounts.chainmodel import ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
 from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.ports import Clock
 from kata_console.inspection import Inspection, InspectionError, open_inspection
 from kata_console.sources.model import (
     ConsoleError,
@@ -42,6 +44,8 @@ class HostSource:
     demo = False
     #: the sandbox view adds the host's side of devices, processes and the network
     inspects_host = True
+    #: no engine runs here, so no engine log: the sandbox view gives its room to the panels
+    has_logs = False
 
     def __init__(
         self,
@@ -50,8 +54,13 @@ class HostSource:
         kata_root: str | None = None,
         snapshot: str | None = None,
         read_only: bool = True,
+        clock: Clock | None = None,
     ) -> None:
-        self.name = f"snapshot:{snapshot}" if snapshot else "host"
+        """Args:
+        clock: the clock ages and "refreshed" are measured with (tests freeze it).
+        """
+        self._clock = clock
+        self.name = f"snapshot:{os.path.basename(snapshot)}" if snapshot else "host"
         self.read_only = read_only
         self.read_only_reason = (
             "the host source inspects a live machine"
@@ -71,7 +80,7 @@ class HostSource:
         self._subscribers: list[Callable[[SourceEvent], None]] = []
 
     def now(self) -> _dt.datetime:
-        return _dt.datetime.now(_dt.UTC)
+        return self._clock.now() if self._clock is not None else _dt.datetime.now(_dt.UTC)
 
     def _inspect(self) -> HostReport:
         with self._lock:
