@@ -19,7 +19,7 @@ from collections.abc import Callable
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from kata_console.screens.base import ConsoleScreen
 from kata_console.screens.palette import ConsoleCommands
@@ -90,6 +90,7 @@ class KataConsole(App[None]):
         self.allow_actions = allow_actions
         self.theme = theme
         self.refresh_interval = refresh_interval
+        self._suspended = False  # ctrl+z: nobody sees the screen, so nothing is refreshed
         self.log_max_lines = log_max_lines
         self.cursor_blink = cursor_blink
         self.debounce = debounce
@@ -124,7 +125,9 @@ class KataConsole(App[None]):
         if getattr(self.source, "stepthrough", False):  # a plan: open it in the step-through
             self.open_stepthrough()
         if self.refresh_interval:
-            self.set_interval(self.refresh_interval, self.reload, name="refresh")
+            self.set_interval(self.refresh_interval, self._tick_refresh, name="refresh")
+            self.app_suspend_signal.subscribe(self, lambda _: self._set_suspended(True))
+            self.app_resume_signal.subscribe(self, lambda _: self._set_suspended(False))
         await self._load()
 
     async def on_unmount(self) -> None:
@@ -168,6 +171,16 @@ class KataConsole(App[None]):
     def reload(self) -> None:
         """Reload from the source in a worker (a burst of calls collapses into one)."""
         self._reload_worker()
+
+    def _set_suspended(self, value: bool) -> None:
+        self._suspended = value
+
+    def _tick_refresh(self) -> None:
+        """The periodic refresh, paused while a modal is open (the user is reading or
+        answering it) or the app is suspended: ctrl+r still reloads at once."""
+        if isinstance(self.screen, ModalScreen) or self._suspended:
+            return
+        self.reload()
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _reload_worker(self) -> None:

@@ -135,3 +135,26 @@ def test_a_dead_shim_and_a_deleted_namespace_are_statuses(
     assert sb["network"]["error"] == f"missing: {netns}"
     assert not Path(netns).exists()  # reported, never created
     assert sb["mount_table"] == "host"
+
+
+@pytest.mark.kernel
+def test_the_replay_is_exactly_the_run_that_recorded_it(node: dict) -> None:
+    """Not a second live run: the report the recording run itself gave, key for key."""
+    from kata_console.engine.inspect.report import inspect_host
+    from kata_console.inspection import open_inspection
+
+    vc, kata = str(node["vc"]), str(Path(node["tmp"]) / "no-kata")  # type: ignore[arg-type]
+    live = open_inspection(record=True)
+    try:
+        live.ports.processes.scan()  # a first CPU sample, so cpu_percent is a number
+        recorded = inspect_host(live.ports, vc_root=vc, kata_root=kata, metrics=True)
+        out = Path(node["tmp"]) / "exact.json"  # type: ignore[arg-type]
+        live.save(out, vc, kata)
+    finally:
+        live.close()
+    replay = open_inspection(str(out))
+    assert replay.recorded_roots == (vc, kata)
+    again = inspect_host(replay.ports, vc_root=vc, kata_root=kata, metrics=True)
+    assert again.to_dict() == recorded.to_dict()
+    (sb,) = again.sandboxes
+    assert sb.shim is not None and sb.shim.metrics and sb.processes[0].cpu_percent is not None

@@ -94,3 +94,30 @@ async def test_the_host_source_lists_a_state_root_and_marks_a_torn_file(tmp_path
         await pilot.press("s")  # start: refused, this source drives no runtime
         await _settle(pilot)
         assert good.state == "running"
+
+
+async def test_the_metrics_key_asks_the_shim_once_and_shows_its_figures(tmp_path: Path) -> None:
+    """`m` on a sandbox: one GET /metrics to its shim (a test double of the shim's socket),
+    the figures in the facts; refreshes only ever GET /agent-url."""
+    from tests.shimdouble import ShimDouble
+
+    sdir = tmp_path / "vc" / "sbs" / "go-erofs-1"
+    shutil.copytree(REPO / "fixtures" / "persist" / "go-sbs" / "go-erofs-1", sdir)
+    sdir.chmod(0o700)
+    with ShimDouble(str(sdir / "shim-monitor.sock")) as shim:
+        app = host_app(HostSource(vc_root=str(tmp_path / "vc")))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _settle(pilot)
+            app.jump_to("go-erofs-1")
+            await _settle(pilot)
+            assert ("GET", "/metrics") not in shim.requests
+            await pilot.press("m")
+            await _settle(pilot)
+            await pilot.pause(0.5)
+            await _settle(pilot)
+            view = app.sandbox("go-erofs-1")
+            assert view is not None
+            facts = dict(view.facts)
+            assert facts["agent_rss"].endswith("MiB") and "hypervisor_threads" in facts
+            assert shim.requests.count(("GET", "/metrics")) == 1
+            assert {m for m, _ in shim.requests} == {"GET"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -48,6 +49,7 @@ class SandboxScreen(ConsoleScreen):
 
     BINDINGS = [
         Binding("d", "focus_devices", "Devices", id="sandbox.devices"),
+        Binding("m", "metrics", "Metrics", id="sandbox.metrics"),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
@@ -116,6 +118,26 @@ class SandboxScreen(ConsoleScreen):
 
     def action_focus_devices(self) -> None:
         self.query_one(DeviceTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "metrics":  # only a source that reaches shims can ask one
+            return hasattr(self.kc.source, "metrics")  # elsewhere: not in the footer at all
+        return super().check_action(action, parameters)
+
+    @work(exclusive=True, group="metrics", exit_on_error=False)
+    async def action_metrics(self) -> None:
+        """GET /metrics of this sandbox's shim (it asks the guest: only when asked)."""
+        ask = getattr(self.kc.source, "metrics", None)
+        if ask is None:
+            return
+        self.status(f"asking the shim of {self.sandbox_id} for its metrics…")
+        try:
+            done = await ask(self.sandbox_id)
+        except Exception as exc:  # one line in the status, never a traceback
+            self.status(str(exc), "error")
+            return
+        self.status(done)
+        self.kc.reload()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

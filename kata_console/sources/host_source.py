@@ -75,6 +75,8 @@ class HostSource:
         self.vc_root = vc_root or recorded[0]
         self.kata_root = kata_root or recorded[1]
         self.report: HostReport | None = None
+        #: sandbox -> the shim's figures, fetched on request only (`metrics`)
+        self._metrics: dict[str, dict[str, float]] = {}
         self.refreshed: _dt.datetime | None = None
         self._lock = threading.Lock()  # one inspection at a time on the shared ports
         self._subscribers: list[Callable[[SourceEvent], None]] = []
@@ -95,7 +97,24 @@ class HostSource:
             self.refreshed = self.now()
             return []
         self.report, self.refreshed = report, self.now()
-        return [sandbox_view(s) for s in report.sandboxes]
+        return [sandbox_view(s, self._metrics.get(s.id)) for s in report.sandboxes]
+
+    async def metrics(self, sandbox_id: str) -> str:
+        """Ask this sandbox's shim for `GET /metrics` (it asks the guest agent: on request
+        only, never per refresh); the figures show in the sandbox's facts from then on."""
+        found = (
+            next((s for s in self.report.sandboxes if s.id == sandbox_id), None)
+            if self.report
+            else None
+        )
+        if found is None or found.shim is None:
+            raise ConsoleError(f"sandbox {sandbox_id} has no shim socket to ask")
+        socket = found.shim.socket
+        facts = await asyncio.to_thread(self._inspection.ports.shim.metrics, socket)
+        if facts.error:
+            raise ConsoleError(f"metrics of {sandbox_id}: {facts.error}")
+        self._metrics[sandbox_id] = dict(facts.metrics or {})
+        return f"metrics of {sandbox_id}: {len(self._metrics[sandbox_id])} figures"
 
     def header(self) -> str:
         """The host line of the top bar: name, kernel, CPUs, memory, when refreshed."""
@@ -128,8 +147,13 @@ class HostSource:
         await asyncio.to_thread(self._inspection.close)
 
 
-def sandbox_view(s: SandboxReport) -> SandboxView:
-    """The console's picture of one inspected sandbox."""
+def _figure(key: str, value: float) -> tuple[str, str]:
+    name = key.removesuffix("_bytes")
+    return (name, f"{value / (1 << 20):.1f} MiB" if key.endswith("_bytes") else f"{value:g}")
+
+
+def sandbox_view(s: SandboxReport, metrics: dict[str, float] | None = None) -> SandboxView:
+    """The console's picture of one inspected sandbox (`metrics`: figures asked for)."""
     shim = next((p for p in s.processes if p.role == SHIM and p.create_time), None)
     created = _dt.datetime.fromtimestamp(shim.create_time, _dt.UTC) if shim is not None else None
     facts = [("state dir", s.state_dir), ("runtime", s.runtime)]
@@ -139,6 +163,7 @@ def sandbox_view(s: SandboxReport) -> SandboxView:
         facts.append(("netns", s.network.netns or "-"))
     if s.mount_table:
         facts.append(("mount table", s.mount_table))
+    facts += [_figure(k, v) for k, v in sorted((metrics or {}).items())]
     return SandboxView(
         id=s.id,
         state=s.state or "unknown",
