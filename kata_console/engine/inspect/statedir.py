@@ -77,13 +77,20 @@ def _is_dir(files: StateFiles, path: str) -> bool:
         return False
 
 
-def read_go_sandbox(files: StateFiles, root: str, sandbox_id: str) -> StateDir:
-    """Go `FromDisk` for one sandbox: its file and every `<cid>/persist.json`."""
-    sd = StateDir(sandbox_id, "go", f"{root}/{sandbox_id}")
+def _listed(files: StateFiles, root: str, sandbox_id: str, runtime: str) -> StateDir:
+    """The sandbox's directory and its entries (or why they could not be listed)."""
+    sd = StateDir(sandbox_id, runtime, f"{root}/{sandbox_id}")
     try:
         sd.entries = sorted(files.listdir(sd.path))
     except OSError as exc:
         sd.errors.append(f"{sd.path}: {_errno_text(exc)}")
+    return sd
+
+
+def read_go_sandbox(files: StateFiles, root: str, sandbox_id: str) -> StateDir:
+    """Go `FromDisk` for one sandbox: its file and every `<cid>/persist.json`."""
+    sd = _listed(files, root, sandbox_id, "go")
+    if sd.errors:
         return sd
     if PERSIST_FILE in sd.entries:
         sd.doc = _decode(files, f"{sd.path}/{PERSIST_FILE}", api.SANDBOX_STATE, sd.errors)
@@ -111,12 +118,7 @@ def read_go_sandbox(files: StateFiles, root: str, sandbox_id: str) -> StateDir:
 
 def read_rust_sandbox(files: StateFiles, root: str, sandbox_id: str) -> StateDir:
     """runtime-rs keeps `/run/kata/<id>/`; its files are listed, not interpreted."""
-    sd = StateDir(sandbox_id, "rust", f"{root}/{sandbox_id}")
-    try:
-        sd.entries = sorted(files.listdir(sd.path))
-    except OSError as exc:
-        sd.errors.append(f"{sd.path}: {_errno_text(exc)}")
-    return sd
+    return _listed(files, root, sandbox_id, "rust")
 
 
 def _sandbox_names(files: StateFiles, root: str, warnings: list[str]) -> list[str]:

@@ -194,31 +194,21 @@ class _Bytes(GoType):
             raise GoJSONError("illegal base64 data at input byte 0") from None
 
 
-class _IP(GoType):
-    """net.IP: its text form (`10.88.0.17`); nil encodes as ""."""
+class _IP(_String):
+    """net.IP: its text form (`10.88.0.17`); nil encodes as "". A string on the wire that
+    Go's ParseIP must accept."""
 
-    go = "net.IP"
-
-    def zero(self) -> str:
-        return ""
-
-    def empty(self, value: Any) -> bool:
-        return not value
-
-    def encode(self, value: Any) -> str:
-        return encode_string(value or "")
+    def __init__(self) -> None:
+        super().__init__("net.IP")
 
     def decode(self, raw: Any, ctx: _Ctx) -> str:
-        if raw is None:
-            return ""
-        if type(raw) is not str:
-            raise ctx.fail(_kind(raw), self.go)
-        if raw == "":
+        text = super().decode(raw, ctx)
+        if text == "":
             return ""
         try:
-            ip = ipaddress.ip_address(raw)
+            ip = ipaddress.ip_address(text)
         except ValueError:
-            raise GoJSONError(f"invalid IP address: {raw}") from None
+            raise GoJSONError(f"invalid IP address: {text}") from None
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)  # Go prints a v4-in-v6 address as v4
         return str(ip)
