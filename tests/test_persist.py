@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -317,6 +318,7 @@ FORKER = r"""
 import os, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
+from typing import Any
 from kata_console.engine.persist.store import atomic_write
 target = Path(sys.argv[2])
 docs = [Path(sys.argv[3]).read_bytes(), Path(sys.argv[4]).read_bytes()]
@@ -513,3 +515,123 @@ async def test_cached_encoding_equals_a_fresh_encode_after_every_operation(
             {cid: (tmp_path / "sb1" / cid / "persist.json").read_bytes() for cid in sb.containers}
         )
         assert on_disk == expected, f"after step {step}"
+
+
+async def test_empty_annotations_read_as_an_object_are_written_as_an_object(
+    tmp_path: Path,
+) -> None:
+    """Go's encoder tells a nil map (`null`) from an empty one (`{}`); a restore and save
+    keeps whichever was read."""
+    kit = Kit(tmp_path)
+    await kit.up()
+    await kit.container("c1", 1)
+    await kit.container("c2", 2)
+    await kit.sandbox.save()
+    doc = tmp_path / kit.sandbox.id / "persist.json"
+    data = json.loads(doc.read_text())
+    for cfg in data["Config"]["ContainerConfigs"]:
+        cfg["Annotations"] = {} if cfg["ID"] == "c1" else None
+    doc.write_text(json.dumps(data, separators=(",", ":")))
+    sb = restore_sandbox(
+        P.PersistStore(tmp_path, fsync=False),
+        kit.sandbox.id,
+        agent=SimAgent(),
+        hypervisor=SimHypervisor(),
+    )
+    for c in sb.containers.values():
+        c._config_fragment = None
+        sb.configs_changed(c.id)
+    await sb.stop_container("c2", force=True)
+    written = {
+        c["ID"]: c["Annotations"] for c in json.loads(doc.read_text())["Config"]["ContainerConfigs"]
+    }
+    assert written == {"c1": {}, "c2": None}
+
+
+def _fresh_files(sb: Any) -> dict[str, bytes]:
+    """What a from-scratch encode of `sb` writes: a new document over the same base, every
+    container's config and device-map cache emptied (and put back, so the run under test
+    keeps its own caches)."""
+    import copy
+
+    from kata_console.engine.lifecycle.persistdocs import container_doc
+    from kata_console.engine.lifecycle.persistfile import SandboxDocument
+
+    kept = {cid: (c._config_fragment, c.maps_cache) for cid, c in sb.containers.items()}
+    changed, dirty = dict(sb.devices.changed), dict(sb.configs_dirty)
+    try:
+        for c in sb.containers.values():
+            c._config_fragment, c.maps_cache = None, None
+        doc = SandboxDocument(copy.deepcopy(sb.document.base))
+        doc._orphans = None
+        out = {"": b"".join(doc.encode(sb))}
+        for cid, c in sb.containers.items():
+            out[cid] = (gojson.encode(api.CONTAINER_STATE, container_doc(c)) + "\n").encode()
+    finally:
+        for cid, c in sb.containers.items():
+            c._config_fragment, c.maps_cache = kept[cid]
+        sb.devices.changed, sb.configs_dirty = changed, dirty
+    return out
+
+
+async def test_a_restored_go_sandbox_saves_as_a_fresh_encode_would_after_every_step(
+    tmp_path: Path,
+) -> None:
+    """The same property for a sandbox Kata's Go runtime wrote (with a config entry whose
+    container lost its file): its cached fields, the kept unknown-to-us fields and the
+    orphaned config all stay equal to a from-scratch encode through random operations."""
+    from kata_console.engine.lifecycle.container import ContainerConfig
+    from tests.enginekit import erofs_rootfs
+
+    sid = "go-erofs-1"
+    shutil.copytree(REPO / "fixtures" / "persist" / "go-sbs" / sid, tmp_path / sid)
+    orphan = json.loads((tmp_path / sid / "persist.json").read_text())
+    extra = dict(orphan["Config"]["ContainerConfigs"][1], ID="lost")
+    orphan["Config"]["ContainerConfigs"].append(extra)
+    (tmp_path / sid / "persist.json").write_text(gojson.encode(api.SANDBOX_STATE, orphan) + "\n")
+    from kata_console.engine.clock import FrozenClock
+    from tests.enginekit import layer
+
+    def erofs(rootfs: Any, host: Any) -> list[Any]:  # the layers this test names
+        lowers = next(o[9:] for o in rootfs.options if o.startswith("lowerdir="))
+        return [layer(int(p.split("/")[-2])) for p in lowers.split(":")]
+
+    hypervisor = SimHypervisor(
+        block_driver=orphan["Config"]["HypervisorConfig"]["BlockDeviceDriver"]
+    )
+    hypervisor.running, hypervisor.sandbox_id = True, sid  # stand for Go's running QEMU
+    agent = SimAgent()
+    agent.sandbox_id = sid  # and its guest's agent (the sim never saw its containers)
+    sb = restore_sandbox(
+        P.PersistStore(tmp_path, fsync=False),
+        sid,
+        agent=agent,
+        hypervisor=hypervisor,
+        clock=FrozenClock(),
+        erofs_devices=erofs,
+    )
+    assert [c["ID"] for c in sb.orphan_configs] == ["lost"]
+    rng = random.Random(11)
+    live = sorted(sb.containers)
+    for step in range(60):
+        choice = rng.random()
+        if choice < 0.4 or not live:
+            cid = f"n{step}"
+            rootfs = erofs_rootfs(*rng.sample(range(1, 9), rng.randrange(1, 3)))
+            await sb.create_container(ContainerConfig(cid, rootfs))
+            live.append(cid)
+        elif choice < 0.6:
+            cid = rng.choice(live)
+            if sb.containers[cid].state == "ready":
+                await sb.start_container(cid)
+        else:
+            cid = live.pop(rng.randrange(len(live)))
+            await sb.stop_container(cid, force=True)
+            await sb.delete_container(cid)
+        on_disk = {"": (tmp_path / sid / "persist.json").read_bytes()}
+        on_disk.update(
+            {c: (tmp_path / sid / c / "persist.json").read_bytes() for c in sb.containers}
+        )
+        assert on_disk == _fresh_files(sb), f"after step {step}"
+        written = json.loads(on_disk[""])["Config"]["ContainerConfigs"]
+        assert written[-1] == extra or not sb.containers, f"after step {step}"

@@ -74,6 +74,8 @@ class Container(ContainerOps):
         self.cgroup_path = ""
         #: the ContainerState read from persist.json, kept under what the engine writes
         self.persisted: dict[str, Any] | None = None
+        #: the `Config.ContainerConfigs` entry read for it (restore)
+        self.persisted_config: dict[str, Any] | None = None
         self._attached: list[str] = []  # devices this create attached (for its rollback)
         self._config_fragment: Fragment | None = None
         #: (device references, their encoded DeviceMaps), kept by lifecycle.persistdocs

@@ -163,8 +163,12 @@ def device_maps(c: Container) -> Fragment:
 
 def container_config_doc(c: Container) -> dict[str, Any]:
     """One `Config.ContainerConfigs` entry: Go keeps the rootfs Target only."""
+    annotations: dict[str, str] | None = dict(c.config.annotations) or None
+    if annotations is None and c.persisted_config is not None:
+        read = c.persisted_config["Annotations"]
+        annotations = {} if read is not None and not read else None  # Go keeps {} as {}
     return {
-        "Annotations": dict(c.config.annotations) or None,
+        "Annotations": annotations,
         "Resources": c.config.resources,
         "ID": c.id,
         "RootFs": c.rootfs.target,

@@ -95,6 +95,7 @@ class SandboxDocument:
         self._devices: dict[str, bytes] = {}
         self._device_chunk: tuple[bytes, ...] | None = None
         self._config_frags: dict[str, bytes] = {}
+        self._orphans: list[bytes] | None = None
         self._configs: tuple[int, tuple[bytes, ...] | None] = (-1, None)
         self._block_entries: list[str] = []  # `"<index>":{}`, sorted as Go sorts the keys
         self._block_map: tuple[int, Fragment] = (-1, Fragment("{}"))
@@ -140,7 +141,12 @@ class SandboxDocument:
                     else:
                         known[cid] = c.config_fragment().encode()
             sb.configs_dirty = {}
-            self._configs = (sb.configs_rev, _bracketed(known.values()) if known else None)
+            if self._orphans is None:  # read at restore, never changed: encoded once
+                self._orphans = [
+                    encode(api.CONTAINER_CONFIG, cfg).encode() for cfg in sb.orphan_configs
+                ]
+            entries = [*known.values(), *self._orphans]
+            self._configs = (sb.configs_rev, _bracketed(entries) if entries else None)
         return self._configs[1]
 
     def _block_index_map(self, sb: Sandbox) -> Fragment:

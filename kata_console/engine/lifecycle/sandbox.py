@@ -115,6 +115,8 @@ class Sandbox(ContainerWrappers, DeviceReceiverSide):
         self.configs_rev = 0
         #: containers whose config entry must be re-encoded at the next save
         self.configs_dirty: dict[str, None] = {}
+        #: config entries read at restore for containers with no state (kept as read)
+        self.orphan_configs: list[dict[str, Any]] = []
         self.agent_url = ""
         self.guest_memory_block_size_mb = 0
         self.persist_version = CUR_PERSIST_VERSION
@@ -355,6 +357,7 @@ class Sandbox(ContainerWrappers, DeviceReceiverSide):
     def _set_state_after_delete(self) -> None:
         old = self.state
         self.containers.clear()
+        self.orphan_configs = []
         self.devices = DeviceManager(self.config.block_device_driver, ids=self.ids)
         self.block_index_map = set()
         self.block_index_rev += 1

@@ -57,6 +57,7 @@ class ContainerWrappers:
         id: str
         state: str
         containers: dict[str, Container]
+        orphan_configs: list[dict[str, Any]]
         _dirty: bool
         _dirty_containers: set[str]
 
@@ -75,7 +76,9 @@ class ContainerWrappers:
             raise E.PreconditionError(E.INVALID_CONTAINER_CONFIG)
         validate_id("container", config.id)
         resources = swap_resources(config.annotations, config.resources)
-        if config.id in self.containers:
+        if config.id in self.containers or any(
+            cfg["ID"] == config.id for cfg in self.orphan_configs
+        ):  # Go restored a container for every config entry, so it is a duplicate there too
             raise E.PreconditionError(E.DUPLICATED_CONTAINER % config.id)
         config = dataclasses.replace(config, devices=list(config.devices), resources=resources)
         c = Container(self, config)  # type: ignore[arg-type]

@@ -123,10 +123,14 @@ def restore_sandbox(store: PersistStore, sandbox_id: str, **ports: Any) -> Sandb
     restore_sandbox_fields(sb, doc)
     for cfg in config["ContainerConfigs"] or ():
         cdoc = container_docs.get(cfg["ID"])
-        if cdoc is None:
+        if cdoc is None or cfg["ID"] in sb.containers:
+            # Go would create it anew; this engine keeps its config for the next save
+            # (nothing read is dropped) but cannot run a container it has no state of
+            sb.orphan_configs.append(cfg)
             sb.log(
                 "warning",
-                f"container {cfg['ID']} has no persist.json; skipped",
+                f"container {cfg['ID']} has no persist.json (or a second config entry); "
+                "its config is kept, the container is not restored",
                 container=cfg["ID"],
             )
             continue
@@ -139,6 +143,7 @@ def restore_sandbox(store: PersistStore, sandbox_id: str, **ports: Any) -> Sandb
                 resources=cfg["Resources"],
             ),
         )
+        c.persisted_config = cfg
         restore_container_fields(c, cdoc)
         for cd in c.devices:
             dev = sb.devices.get_device_by_id(cd.id)
