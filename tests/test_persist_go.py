@@ -134,3 +134,65 @@ def test_go_agrees_with_our_encoder_on_random_documents(checker: Path, tmp_path:
     verdicts = gocheck.check(checker, files)
     bad = [(str(p), v) for (_, p), v in zip(files, verdicts, strict=True) if v != "OK"]
     assert bad == []
+
+
+async def test_a_config_entry_without_container_state_is_kept_as_read(
+    checker: Path, tmp_path: Path
+) -> None:
+    """A Go sandbox whose `app` container lost its persist.json: the engine cannot run
+    `app`, but its `Config.ContainerConfigs` entry is written back byte for byte (a save
+    drops nothing it read), Go reads the result, and `app` stays a taken ID."""
+    from kata_console.engine import errors as E
+    from kata_console.engine.lifecycle.container import ContainerConfig
+
+    root = tmp_path / "sbs"
+    shutil.copytree(GO_SAMPLE, root)
+    (root / GO_SID / "app" / "persist.json").unlink()
+    (root / GO_SID / "app").rmdir()
+    doc = root / GO_SID / "persist.json"
+    before = json.loads(doc.read_text())["Config"]["ContainerConfigs"]
+    sb = restore_sandbox(
+        P.PersistStore(root, fsync=False), GO_SID, agent=SimAgent(), hypervisor=SimHypervisor()
+    )
+    assert sorted(sb.containers) == [GO_SID]
+    assert [cfg["ID"] for cfg in sb.orphan_configs] == ["app"]
+    with pytest.raises(E.PreconditionError) as refused:
+        await sb.create_container(ContainerConfig("app"))
+    assert str(refused.value) == "Duplicated container: app"
+    await sb.stop_container(GO_SID, force=True)  # forces a save of the sandbox document
+    after = json.loads(doc.read_text())["Config"]["ContainerConfigs"]
+    assert [c["ID"] for c in after] == [GO_SID, "app"]
+    assert after[1] == next(c for c in before if c["ID"] == "app")
+    assert gocheck.check(checker, _files(root)) == ["OK", "OK"]
+
+
+def test_go_and_we_read_odd_bytes_alike(checker: Path, tmp_path: Path) -> None:
+    """Bytes a damaged or hand-edited file may hold: an unpaired surrogate escape, invalid
+    UTF-8 inside a string (and as a map key), text after the document. Go's decoder turns
+    the first two into U+FFFD and stops after the first value; we must decode to the
+    same value, so our re-encoding equals Go's byte for byte."""
+    from kata_console.engine.persist import api
+    from kata_console.engine.persist import gojson as G
+
+    src = (GO_SAMPLE / GO_SID / "persist.json").read_bytes()
+    data = json.loads(src)
+    assert data["Network"]["NetworkID"] and data["Config"]["ContainerConfigs"][0]["Annotations"]
+    cases = {
+        "surrogate": src.replace(b'"NetworkID":"', b'"NetworkID":"\\ud800x\\udfff', 1),
+        "utf8": src.replace(b'"NetworkID":"', b'"NetworkID":"\xff\xc3(', 1),
+        "key": src.replace(b'"Annotations":{"', b'"Annotations":{"\xe2\x82', 1),
+        "encoded-surrogate": src.replace(b'"NetworkID":"', b'"NetworkID":"\xed\xa0\x80', 1),
+        "truncated": src.replace(b'"NetworkID":"', b'"NetworkID":"a\xf0\x9f\x98', 1),
+        "trailing": src.rstrip(b"\n") + b' {"State":"ready"} junk\n',
+    }
+    files = []
+    for name, raw in cases.items():
+        assert raw != src, name
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(raw)
+        files.append(("sandbox", path))
+    verdicts = gocheck.check(checker, files)
+    for (_, path), verdict in zip(files, verdicts, strict=True):
+        assert verdict.startswith("DIFF"), (path.name, verdict)  # Go did change the bytes
+        ours = G.encode(api.SANDBOX_STATE, G.decode(api.SANDBOX_STATE, path.read_bytes()))
+        assert (ours + "\n").encode() == Path(f"{path}.go").read_bytes(), path.name

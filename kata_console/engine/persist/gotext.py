@@ -5,6 +5,7 @@ literals kept (Go's errors quote them: "number 1.5"). Used by the typed codec in
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import functools
 import json
@@ -37,10 +38,34 @@ def _refuse_constant(name: str) -> Any:
     raise GoJSONError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
+def _go_replace(exc: UnicodeError) -> tuple[str, int]:
+    """Go's decoder replaces each byte of an invalid sequence (`utf8.DecodeRune` consumes
+    one), where Python's "replace" gives one U+FFFD per maximal invalid prefix."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+codecs.register_error("kata-go-replace", _go_replace)
+_DECODER = json.JSONDecoder(parse_int=_Num, parse_float=_Num, parse_constant=_refuse_constant)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def loads(data: bytes | str) -> Any:
-    """JSON text to Python values with number literals kept (`_Num`); NaN/Infinity refused
-    (not JSON, and Go's scanner refuses them)."""
-    return json.loads(data, parse_int=_Num, parse_float=_Num, parse_constant=_refuse_constant)
+    """The first JSON value of `data`, as Go's `json.Decoder.Decode` reads it: invalid
+    UTF-8 becomes U+FFFD, whatever follows the value is not read, number literals are kept
+    (`_Num`), NaN/Infinity are refused (not JSON, and Go's scanner refuses them)."""
+    text = data.decode("utf-8", "kata-go-replace") if isinstance(data, bytes) else data
+    start = len(text) - len(text.lstrip(" \t\n\r"))
+    return _DECODER.raw_decode(text, start)[0]
+
+
+def go_string(text: str) -> str:
+    """A decoded JSON string as Go holds it: an unpaired surrogate escape (`\\ud800`)
+    becomes U+FFFD, as Go's decoder writes it."""
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _kind(value: Any) -> str:

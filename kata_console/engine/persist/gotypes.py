@@ -27,6 +27,7 @@ from kata_console.engine.persist.gotext import (
     encode_any,
     encode_string,
     format_float,
+    go_string,
 )
 
 
@@ -67,7 +68,7 @@ class _String(GoType):
             return ""
         if type(raw) is not str:
             raise ctx.fail(_kind(raw), self.go)
-        return raw
+        return go_string(raw)
 
 
 class _Bool(GoType):
@@ -280,7 +281,7 @@ class Map(GoType):
             raise ctx.fail(_kind(raw), self.go)
         out: dict[Any, Any] = {}
         for k, v in raw.items():
-            key: Any = k
+            key: Any = go_string(k)
             kt = self._key_type
             if kt is not None:  # strconv.ParseInt/ParseUint(k, 10, 64): sign, leading zeros ok
                 ok = _MAP_KEY_SIGNED if kt.lo < 0 else _MAP_KEY_UNSIGNED
