@@ -20,6 +20,7 @@ from kata_console.engine.ports import FileStat, LoopStatus
 from tests.robustkit import DEMO_HOST, refused
 
 METHODS = ("read_text", "realpath", "listdir", "stat", "lstat", "statfs_type", "loop_status")
+NODE_METHODS = (*METHODS, "read_bytes")
 GOOD: dict[str, Any] = {
     "format": FORMAT,
     "description": "hand-written",
@@ -115,7 +116,9 @@ def test_what_the_recorder_writes_loads_back(tmp_path: Path) -> None:
         (["calls", "loop_status", "loop0", "offset"], KeyError, 'missing field "offset"'),
         (["calls", "read_text", "/x", "errno"], "ENOENT", '"/x"].errno: must be an errno'),
         (["calls", "read_text", "/x", "errno"], 10**30, '"/x"].errno: must be an errno'),
-        (["calls", "read_text", "/x", "extra"], 1, 'an errno answer has only the field "errno"'),
+        (["calls", "read_text", "/x", "extra"], 1, 'only the fields "errno" and "strerror"'),
+        (["calls", "read_text", "/x", "strerror"], 5, '"/x"].strerror: must be a string'),
+        (["mountinfo", "1234"], {"errno": 0}, 'mountinfo["1234"].errno: must be an errno'),
     ],
 )
 def test_each_wrong_field_is_named_with_its_path(
@@ -123,6 +126,53 @@ def test_each_wrong_field_is_named_with_its_path(
 ) -> None:
     with pytest.raises(SchemaError) as caught:
         validate_snapshot(changed(path, value), FORMAT, METHODS)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+NODE = json.loads((Path(DEMO_HOST).parent / "demo-node.json").read_text())
+SOCK = "/run/vc/sbs/sb-batch/shim-monitor.sock"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["vc_root"], 1, "inspect.vc_root: must be a string"),
+        (["host", "cpus"], "4", "inspect.host.cpus: must be an integer"),
+        (["host", "uptime"], float("nan"), "inspect.host.uptime: must be a finite number"),
+        (["host", "load"], [0.1, "x"], "inspect.host.load: must be a list of numbers"),
+        (["processes"], {"pid": 1}, "inspect.processes: must be a list"),
+        (["processes", 0, "pid"], KeyError, "inspect.processes[0].pid: missing"),
+        (["processes", 0, "pid"], 2**64, "inspect.processes[0].pid: must be an integer"),
+        (["processes", 0, "sandbox_id"], 3, "sandbox_id: must be a string or null"),
+        (["processes", 0, "create_time"], float("inf"), "create_time: must be a finite number"),
+        (["processes", 0, "cmdline"], "shim", "cmdline: must be a list of strings"),
+        (["processes", 0, "children"], [1, True], "children: must be a list of integers"),
+        (["netns", "@first", "links"], {"a": 1}, ".links: must be a list"),
+        (["netns", "@first", "links", 0, "index"], None, "links[0].index: must be an integer"),
+        (["netns", "@first", "links", 0, "stats"], {"rx": 1.5}, "an object of integers"),
+        (["netns", "@first", "netns"], KeyError, ".netns: missing"),
+        (["shim", SOCK, "agent_url", "reachable"], "yes", "reachable: must be true or false"),
+        (["shim", SOCK, "metrics", "metrics", "shim_fds"], "42", "an object of finite numbers"),
+        (["shim", SOCK, "stats"], {}, "unknown call (agent_url, metrics)"),
+    ],
+)
+def test_each_wrong_inspect_fact_is_named(path: list[str | int], value: Any, message: str) -> None:
+    """The facts a replayed inspection shows: a wrong type is refused at load, never a
+    traceback (or a NaN uptime on screen) later."""
+    doc = copy.deepcopy(NODE)
+    node: Any = doc["inspect"]
+    linked = next(k for k, v in node["netns"].items() if v["links"])
+    keys = [linked if k == "@first" else k for k in path]
+    for key in keys[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    validate_snapshot(NODE, FORMAT, NODE_METHODS)
+    with pytest.raises(SchemaError) as caught:
+        validate_snapshot(doc, FORMAT, NODE_METHODS)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
 

@@ -47,8 +47,17 @@ class SnapshotError(ValueError):
     """The file is not a usable host snapshot."""
 
 
-def _fail(code: int, key: str) -> OSError:
-    return OSError(code, os.strerror(code), key)
+def _fail(code: int, key: str, text: str | None = None) -> OSError:
+    """The error the recorded host gave: its errno, and its own text when it had one."""
+    return OSError(code, text or os.strerror(code), key)
+
+
+def _errno_of(exc: OSError) -> dict[str, Any]:
+    code = exc.errno or errno.EIO
+    answer: dict[str, Any] = {"errno": code}
+    if exc.strerror and exc.strerror != os.strerror(code):
+        answer["strerror"] = exc.strerror  # a text of the backend's own ("not a regular file")
+    return answer
 
 
 class SnapshotHost:
@@ -59,7 +68,10 @@ class SnapshotHost:
             raise SnapshotError(f"{source}: not a {FORMAT} host snapshot")
         self.source = source
         self.description = str(data.get("description", ""))
-        self._mountinfo = {str(k): str(v) for k, v in (data.get("mountinfo") or {}).items()}
+        self._mountinfo: dict[str, Any] = {
+            str(k): v if isinstance(v, dict) else str(v)
+            for k, v in (data.get("mountinfo") or {}).items()
+        }
         calls = data.get("calls") or {}
         self._calls: dict[str, dict[str, Any]] = {m: dict(calls.get(m) or {}) for m in _METHODS}
         #: the recorded processes, namespaces, shim sockets and host facts (inspectrec)
@@ -84,16 +96,19 @@ class SnapshotHost:
 
     def read_mountinfo(self, pid: int | None = None) -> str:
         key = "self" if pid is None else str(pid)
-        if key not in self._mountinfo:
+        value = self._mountinfo.get(key)
+        if value is None:
             raise _fail(errno.ENOENT, f"/proc/{key}/mountinfo")
-        return self._mountinfo[key]
+        if isinstance(value, dict):  # recorded as the error the host gave
+            raise _fail(int(value["errno"]), f"/proc/{key}/mountinfo", value.get("strerror"))
+        return value
 
     def _answer(self, method: str, key: str) -> Any:
         value = self._calls[method].get(key)
         if value is None:
             raise _fail(errno.ENOENT, key)
-        if isinstance(value, dict) and "errno" in value and len(value) == 1:
-            raise _fail(int(value["errno"]), key)
+        if isinstance(value, dict) and "errno" in value and set(value) <= {"errno", "strerror"}:
+            raise _fail(int(value["errno"]), key, value.get("strerror"))
         return value
 
     def read_text(self, path: str) -> str:
@@ -147,21 +162,26 @@ class RecordingHost:
     def __init__(self, inner: HostView, description: str = "") -> None:
         self.inner = inner
         self.description = description
-        self._mountinfo: dict[str, str] = {}
+        self._mountinfo: dict[str, Any] = {}
         self._calls: dict[str, dict[str, Any]] = {m: {} for m in _METHODS}
         #: the `inspect` facts to save with the answers (see backends.host.inspectrec)
         self.inspect_data: dict[str, Any] | None = None
 
     def read_mountinfo(self, pid: int | None = None) -> str:
-        text = self.inner.read_mountinfo(pid)
-        self._mountinfo["self" if pid is None else str(pid)] = text
+        key = "self" if pid is None else str(pid)
+        try:
+            text = self.inner.read_mountinfo(pid)
+        except OSError as exc:
+            self._mountinfo[key] = _errno_of(exc)
+            raise
+        self._mountinfo[key] = text
         return text
 
     def _record(self, method: str, key: str) -> Any:
         try:
             value = getattr(self.inner, method)(key)
         except OSError as exc:
-            self._calls[method][key] = {"errno": exc.errno or errno.EIO}
+            self._calls[method][key] = _errno_of(exc)
             raise
         self._calls[method][key] = (
             asdict(value) if isinstance(value, FileStat | LoopStatus) else value
@@ -175,7 +195,7 @@ class RecordingHost:
         try:
             data: bytes = self.inner.read_bytes(path)  # type: ignore[attr-defined]
         except OSError as exc:
-            self._calls["read_bytes"][path] = {"errno": exc.errno or errno.EIO}
+            self._calls["read_bytes"][path] = _errno_of(exc)
             raise
         self._calls["read_bytes"][path] = data.decode("utf-8", "surrogateescape")
         return data

@@ -100,13 +100,20 @@ ANSWERS: dict[str, Callable[[Any, str], None]] = {
 
 def _answer(method: str, value: Any, where: str) -> None:
     if isinstance(value, dict) and "errno" in value:
-        if len(value) != 1:
-            raise SchemaError(f'{where}: an errno answer has only the field "errno"')
-        code = value["errno"]
-        if not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= MAX_ERRNO:
-            raise SchemaError(f"{where}.errno: must be an errno from 1 to {MAX_ERRNO}")
+        _errno_answer(value, where)
         return
     ANSWERS.get(method, _any)(value, where)
+
+
+def _errno_answer(value: dict[str, Any], where: str) -> None:
+    """`{"errno": n}`, with the text the host gave (`"strerror"`) when it had its own."""
+    if set(value) - {"errno", "strerror"}:
+        raise SchemaError(f'{where}: an errno answer has only the fields "errno" and "strerror"')
+    code = value["errno"]
+    if not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= MAX_ERRNO:
+        raise SchemaError(f"{where}.errno: must be an errno from 1 to {MAX_ERRNO}")
+    if "strerror" in value:
+        _string(value["strerror"], f"{where}.strerror")
 
 
 def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
@@ -125,7 +132,10 @@ def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
     for key, text in mountinfo.items():
         if key != "self" and not (key.isascii() and key.isdigit()):
             raise SchemaError(f'{_key("mountinfo", key)}: a key is "self" or a process id')
-        _string(text, _key("mountinfo", key))
+        if isinstance(text, dict) and "errno" in text:
+            _errno_answer(text, _key("mountinfo", key))  # a table that could not be read
+        else:
+            _string(text, _key("mountinfo", key))
     calls = _object(doc.get("calls", {}), "calls")
     known = tuple(methods)
     for method, answers in calls.items():
@@ -138,42 +148,149 @@ def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
         _inspect(doc["inspect"], "inspect")
 
 
-def _facts(value: Any, where: str, ints: tuple[str, ...], strings: tuple[str, ...]) -> None:
-    """A recorded facts object: the named fields, when present, of the right type."""
+# The `inspect` facts: field -> (kind, required). Kinds: "str", "int", "num" (a finite
+# number), "bool", "list[str]", "list[int]", "list[num]", "counters" (name -> int),
+# "figures" (name -> finite number); a trailing "?" also allows null.
+_HOST = {
+    "hostname": ("str", False),
+    "kernel": ("str", False),
+    "uptime": ("num", False),
+    "cpus": ("int", False),
+    "load": ("list[num]", False),
+    "mem_total": ("int", False),
+    "mem_available": ("int", False),
+}
+_PROCESS = {
+    "pid": ("int", True),
+    "name": ("str", True),
+    "role": ("str", True),
+    "sandbox_id": ("str?", True),
+    "cmdline": ("list[str]", False),
+    "ppid": ("int?", False),
+    "status": ("str", False),
+    "create_time": ("num?", False),
+    "cpu_percent": ("num?", False),
+    "rss": ("int?", False),
+    "threads": ("int?", False),
+    "fds": ("int?", False),
+    "children": ("list[int]", False),
+    "error": ("str?", False),
+}
+_LINK = {
+    "index": ("int", True),
+    "name": ("str", True),
+    "kind": ("str", False),
+    "tun_type": ("str", False),
+    "mac": ("str", False),
+    "mtu": ("int", False),
+    "operstate": ("str", False),
+    "peer_index": ("int?", False),
+    "peer_netnsid": ("int?", False),
+    "stats": ("counters", False),
+}
+_REDIRECT = {
+    "src": ("str", True),
+    "dst": ("str", True),
+    "action": ("str", False),
+    "packets": ("int", False),
+    "bytes": ("int", False),
+    "overlimits": ("int", False),
+}
+_SHIM = {
+    "socket": ("str", True),
+    "reachable": ("bool", False),
+    "agent_url": ("str?", False),
+    "error": ("str?", False),
+    "metrics": ("figures?", False),
+}
+#: an integer here is a pid, a count, a size: within what the kernel's u64 holds
+_INT_RANGE = (-(2**63), 2**64 - 1)
+
+
+def _finite(value: Any) -> bool:
+    import math
+
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and _INT_RANGE[0] <= value <= _INT_RANGE[1]
+    )
+
+
+def _kind_ok(kind: str, value: Any) -> bool:
+    if kind.endswith("?"):
+        return value is None or _kind_ok(kind[:-1], value)
+    checks = {
+        "str": lambda v: isinstance(v, str),
+        "int": _is_int,
+        "num": _finite,
+        "bool": lambda v: isinstance(v, bool),
+        "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "list[int]": lambda v: isinstance(v, list) and all(_is_int(x) for x in v),
+        "list[num]": lambda v: isinstance(v, list) and all(_finite(x) for x in v),
+        "counters": lambda v: isinstance(v, dict) and all(_is_int(x) for x in v.values()),
+        "figures": lambda v: isinstance(v, dict) and all(_finite(x) for x in v.values()),
+    }
+    return checks[kind](value)
+
+
+_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "num": "a finite number",
+    "bool": "true or false",
+    "list[str]": "a list of strings",
+    "list[int]": "a list of integers",
+    "list[num]": "a list of numbers",
+    "counters": "an object of integers",
+    "figures": "an object of finite numbers",
+}
+
+
+def _facts(value: Any, where: str, spec: dict[str, tuple[str, bool]]) -> dict[str, Any]:
+    """A recorded facts object: required fields present, every known field of its kind."""
     obj = _object(value, where)
-    for name in ints:
-        if name in obj and obj[name] is not None:
-            v = obj[name]
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise SchemaError(f"{_key(where, name)}: must be an integer")
-    for name in strings:
-        if name in obj and obj[name] is not None:
-            _string(obj[name], _key(where, name))
+    for name, (kind, required) in spec.items():
+        if name not in obj:
+            if required:
+                raise SchemaError(f"{_key(where, name)}: missing")
+            continue
+        if not _kind_ok(kind, obj[name]):
+            words = _WORDS[kind.rstrip("?")] + (" or null" if kind.endswith("?") else "")
+            raise SchemaError(f"{_key(where, name)}: must be {words}")
+    return obj
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise SchemaError(f"{where}: must be a list")
+    return value
 
 
 def _inspect(value: Any, where: str) -> None:
     """The `inspect` facts (processes, namespaces, shim sockets, host) of a recording."""
     doc = _object(value, where)
+    for root in ("vc_root", "kata_root"):
+        if root in doc:
+            _string(doc[root], f"{where}.{root}")
     if doc.get("host") is not None:
-        _facts(
-            doc["host"],
-            f"{where}.host",
-            ("cpus", "mem_total", "mem_available"),
-            ("hostname", "kernel"),
-        )
-    processes = doc.get("processes") or []
-    if not isinstance(processes, list):
-        raise SchemaError(f"{where}.processes: must be a list")
-    for i, p in enumerate(processes):
-        _facts(p, f"{where}.processes[{i}]", ("pid", "ppid"), ("name", "role", "sandbox_id"))
-        if "pid" not in p:
-            raise SchemaError(f"{where}.processes[{i}].pid: missing")
+        _facts(doc["host"], f"{where}.host", _HOST)
+    for i, p in enumerate(_list(doc.get("processes") or [], f"{where}.processes")):
+        _facts(p, f"{where}.processes[{i}]", _PROCESS)
     for netns, facts in _object(doc.get("netns") or {}, f"{where}.netns").items():
         here = _key(f"{where}.netns", netns)
-        _facts(facts, here, (), ("netns", "error"))
-        for j, link in enumerate(facts.get("links") or []):
-            _facts(link, f"{here}.links[{j}]", ("index", "mtu"), ("name", "kind"))
+        obj = _facts(facts, here, {"netns": ("str", True), "error": ("str?", False)})
+        for j, link in enumerate(_list(obj.get("links") or [], f"{here}.links")):
+            _facts(link, f"{here}.links[{j}]", _LINK)
+        for j, r in enumerate(_list(obj.get("redirects") or [], f"{here}.redirects")):
+            _facts(r, f"{here}.redirects[{j}]", _REDIRECT)
     for socket, calls in _object(doc.get("shim") or {}, f"{where}.shim").items():
         here = _key(f"{where}.shim", socket)
         for call, facts in _object(calls, here).items():
-            _facts(facts, _key(here, call), (), ("socket", "agent_url", "error"))
+            if call not in ("agent_url", "metrics"):
+                raise SchemaError(f"{_key(here, call)}: unknown call (agent_url, metrics)")
+            _facts(facts, _key(here, call), _SHIM)
