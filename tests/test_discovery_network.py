@@ -91,6 +91,9 @@ def test_a_file_that_is_no_namespace_and_an_empty_id_are_statuses(
     assert source.inspect(str(fifo)).error == f"not a network namespace: {fifo}"
     assert source.inspect(str(tmp_path)).error == f"not a network namespace: {tmp_path}"
     assert source.inspect("").error == "no network namespace given"
+    # what a Go string may hold and a path never can: an error, not an exception
+    assert source.inspect("/var/run/netns/a\ud800").error == "not a path: it cannot be encoded"
+    assert source.inspect(f"{tmp_path}/a\0b").error == "not a path: it contains a NUL byte"
 
 
 def test_names_and_paths_as_kata_persists_them() -> None:

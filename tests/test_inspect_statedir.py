@@ -98,7 +98,87 @@ def test_the_report_joins_state_devices_and_containers(root: Path) -> None:
 
 def test_a_missing_root_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(StateRootMissing):
-        read_state_dirs(LinuxHost(), str(tmp_path / "nope"))
+        read_state_dirs(LinuxHost(), str(tmp_path / "nope"), str(tmp_path / "nope-rs"))
     assert main(["inspect", "--snapshot", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such recorded host file" in err[0]
+
+
+def test_a_fifo_named_persist_json_is_an_error_not_a_hang(root: Path) -> None:
+    """A FIFO opened for reading blocks until a writer comes: the read must not wait."""
+    import threading
+
+    fifo = root / "sbs" / "demo-shared" / "web" / "persist.json"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    out: list[object] = []
+    reader = threading.Thread(
+        target=lambda: out.append(read_state_dirs(LinuxHost(), str(root), str(root / "no")))
+    )
+    reader.start()
+    reader.join(timeout=20)
+    if reader.is_alive():  # unblock it (a writer opens), then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("reading a FIFO named persist.json blocked")
+    dirs, _ = out[0]  # type: ignore[misc]
+    shared = next(d for d in dirs if d.sandbox_id == "demo-shared")
+    assert shared.errors == [f"{fifo}: not a regular file"]
+    assert sorted(shared.containers) == ["sidecar"]
+
+
+def test_roots_runtime_rs_only_a_file_and_a_symlinked_sandbox(tmp_path: Path) -> None:
+    """A node running only runtime-rs has no vc root and is still a Kata node; a root that
+    is a file is bad input; a symlink in a root is named, never followed."""
+    rs = tmp_path / "run-kata"
+    (rs / "sb-rs").mkdir(parents=True)
+    (rs / "sb-rs" / "shim-monitor.sock").touch()
+    (tmp_path / "elsewhere").mkdir()
+    (rs / "sb-link").symlink_to(tmp_path / "elsewhere")
+    dirs, warnings = read_state_dirs(LinuxHost(), str(tmp_path / "no-vc"), str(rs))
+    assert [(d.sandbox_id, d.runtime) for d in dirs] == [("sb-rs", "rust")]
+    assert warnings == [f"{rs}/sb-link: skipped: a symlink, not a sandbox directory"]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(StateRootMissing) as missing:
+        read_state_dirs(LinuxHost(), str(tmp_path / "a-file"), str(rs))
+    assert str(missing.value) == f"{tmp_path}/a-file: not a directory"
+
+
+def test_the_cli_says_a_missing_state_root_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vc, rs = tmp_path / "no-vc", tmp_path / "no-rs"
+    code = main(["inspect", "--vc-root", str(vc), "--kata-root", str(rs), "--json"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].endswith(f"{vc}: no such directory (nor {rs})")
+    assert not vc.exists() and not rs.exists()  # nothing created by reading
+
+
+def test_a_recorded_pid_is_adopted_only_if_it_is_not_another_sandbox_s(root: Path) -> None:
+    """persist.json records the hypervisor's pid (48207) and virtiofsd's (48213); after a
+    reboot or a long uptime the pid may run anything. A process with no sandbox ID in its
+    argv is adopted; one that names another sandbox is that sandbox's, not this one's."""
+    procs = SnapshotInspect(
+        {
+            "processes": [
+                {
+                    "pid": 48207,
+                    "name": "qemu-system-x86_64",
+                    "role": "hypervisor",
+                    "sandbox_id": None,
+                },
+                {
+                    "pid": 48213,
+                    "name": "virtiofsd",
+                    "role": "virtiofsd",
+                    "sandbox_id": "demo-shared",
+                },
+            ]
+        }
+    )
+    empty = SnapshotInspect({})
+    ports = HostPorts(LinuxHost(), procs, empty, empty, empty)
+    report = inspect_host(ports, vc_root=str(root), kata_root=str(root / "no-kata")).to_dict()
+    by_id = {s["id"]: s for s in report["sandboxes"]}
+    assert [p["pid"] for p in by_id[GO_SID]["processes"]] == [48207]
+    assert [p["pid"] for p in by_id["demo-shared"]["processes"]] == [48213]

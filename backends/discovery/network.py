@@ -166,6 +166,12 @@ class PyrouteNetnsSource:
         """`NetnsFacts` for `netns`; a problem is its `error`, never an exception."""
         if not netns or not netns.strip():
             return NetnsFacts(netns=netns, error="no network namespace given")
+        try:
+            os.fsencode(netns)
+        except UnicodeEncodeError:
+            return NetnsFacts(netns=netns, error="not a path: it cannot be encoded")
+        if "\0" in netns:  # valid in a Go string, never in a path
+            return NetnsFacts(netns=netns, error="not a path: it contains a NUL byte")
         path = netns_path(netns)
         loop = self._running()
         future = asyncio.run_coroutine_threadsafe(self._read(netns, path), loop)

@@ -192,7 +192,8 @@ def _processes_of(
         for pid in (hs["Pid"], hs["VirtiofsDaemonPid"]):
             if pid and pid not in found:
                 match = next((p for p in processes if p.pid == pid), None)
-                if match is not None:
+                # a reused pid now running another sandbox's process is not this one's
+                if match is not None and match.sandbox_id in (None, sd.sandbox_id):
                     found[pid] = match
     return [found[pid] for pid in sorted(found)]
 

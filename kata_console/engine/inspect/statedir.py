@@ -70,6 +70,13 @@ def _decode(files: StateFiles, path: str, schema: Any, errors: list[str]) -> dic
     return None
 
 
+def _is_link(files: StateFiles, path: str) -> bool:
+    try:
+        return _stat.S_ISLNK(files.lstat(path).mode)
+    except OSError:
+        return False
+
+
 def _is_dir(files: StateFiles, path: str) -> bool:
     try:
         return _stat.S_ISDIR(files.lstat(path).mode)
@@ -132,6 +139,8 @@ def _sandbox_names(files: StateFiles, root: str, warnings: list[str]) -> list[st
     out = []
     for name in names:
         if not _is_dir(files, f"{root}/{name}"):
+            if _is_link(files, f"{root}/{name}"):
+                warnings.append(f"{root}/{name}: skipped: a symlink, not a sandbox directory")
             continue
         try:
             validate_id("sandbox", name)
@@ -148,12 +157,20 @@ def read_state_dirs(
     """Every sandbox under `<vc_root>/sbs` (Go) and `<kata_root>` (Rust), and warnings about
     the roots themselves. `StateRootMissing` when `vc_root` does not exist at all."""
     warnings: list[str] = []
-    try:
-        files.listdir(vc_root)
-    except FileNotFoundError:
-        raise StateRootMissing(f"{vc_root}: no such directory") from None
-    except OSError as exc:
-        warnings.append(f"{vc_root}: {_errno_text(exc)}")
+    roots = 0
+    for root in (vc_root, kata_root):
+        try:
+            files.listdir(root)
+            roots += 1
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            raise StateRootMissing(f"{root}: not a directory") from None
+        except OSError as exc:
+            roots += 1
+            warnings.append(f"{root}: {_errno_text(exc)}")
+    if roots == 0:  # neither the Go runtime's root nor runtime-rs's: no Kata here
+        raise StateRootMissing(f"{vc_root}: no such directory (nor {kata_root})")
     sbs = f"{vc_root}/sbs"
     dirs = [read_go_sandbox(files, sbs, sid) for sid in _sandbox_names(files, sbs, warnings)]
     seen = {d.sandbox_id for d in dirs}
