@@ -180,6 +180,8 @@ class KataConsole(App[None]):
         answering it) or the app is suspended: ctrl+r still reloads at once."""
         if isinstance(self.screen, ModalScreen) or self._suspended:
             return
+        if any(w.group == "load" and not w.is_finished for w in self.workers):
+            return  # a slow inspection (a hung shim) finishes and shows; never restarted
         self.reload()
 
     @work(exclusive=True, group="load", exit_on_error=False)

@@ -8,11 +8,14 @@ import json
 import shutil
 from pathlib import Path
 
+from textual.screen import ModalScreen
+
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import EMPTY_NOTICE, HostSource
 from tests.conftest import REPO
 from tests.tui_support import SIZE
+from widgets.status_line import StatusLine
 
 NODE = REPO / "fixtures" / "hosts" / "demo-node.json"
 
@@ -93,7 +96,12 @@ async def test_the_host_source_lists_a_state_root_and_marks_a_torn_file(tmp_path
         assert links.display and "missing" in str(links.border_title)
         await pilot.press("s")  # start: refused, this source drives no runtime
         await _settle(pilot)
-        assert good.state == "running"
+        status = app.screen.query_one(StatusLine)
+        assert status.notice.startswith("read-only: ") and status.level != "error"
+        assert app.screen.check_action("op_start", ()) is None  # dimmed in the footer
+        assert not isinstance(app.screen, ModalScreen)  # no confirmation was asked
+        again = app.sandbox("go-erofs-1")
+        assert again is not None and again.state == "running"
 
 
 async def test_the_metrics_key_asks_the_shim_once_and_shows_its_figures(tmp_path: Path) -> None:
@@ -121,3 +129,61 @@ async def test_the_metrics_key_asks_the_shim_once_and_shows_its_figures(tmp_path
             assert facts["agent_rss"].endswith("MiB") and "hypervisor_threads" in facts
             assert shim.requests.count(("GET", "/metrics")) == 1
             assert {m for m, _ in shim.requests} == {"GET"}
+
+
+async def test_a_slow_refresh_is_left_to_finish_not_restarted() -> None:
+    """A load that takes longer than the refresh interval (a shim that answers slowly)
+    is not cancelled and restarted by every tick: it would never finish and the screen
+    would never change."""
+    import asyncio
+
+    class SlowHost(HostSource):
+        def __init__(self) -> None:
+            super().__init__(snapshot=str(NODE), clock=FrozenClock(_recorded_at()))
+            self.calls = 0
+            self.gate = asyncio.Event()
+
+        async def load(self):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 2:  # the first periodic refresh hangs until released
+                await self.gate.wait()
+            return await super().load()
+
+    source = SlowHost()
+    app = KataConsole(source, refresh_interval=0.05, animations=False, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.02)
+        assert source.calls == 2  # ~16 ticks passed while the second load waited
+        source.gate.set()
+        await pilot.pause(0.3)
+        assert source.calls > 2  # finished, and the ticks resume
+        assert sorted(s.id for s in app.sandboxes) == sorted(
+            s.id for s in await HostSource(snapshot=str(NODE)).load()
+        )
+
+
+def test_a_start_time_that_is_no_date_shows_no_age() -> None:
+    """A hand-edited recording may carry any finite number as a start time: the row and
+    the sandbox list show an unknown age instead of failing the whole refresh."""
+    from kata_console.engine.clock import from_unix
+    from kata_console.engine.inspect.facts import ProcessFacts
+    from kata_console.sources.model import format_age
+    from widgets.process_table import process_row
+
+    now = _dt.datetime(2026, 12, 1, tzinfo=_dt.UTC)
+    assert from_unix(1.7e9) == _dt.datetime.fromtimestamp(1.7e9, _dt.UTC)
+    for odd in (1e300, -1e300, 2.0**63):
+        assert from_unix(odd) is None
+        row = process_row(
+            ProcessFacts(pid=7, name="qemu", role="hypervisor", sandbox_id=None, create_time=odd),
+            now,
+        )
+        assert row[-1] == format_age(None, now)
+    ok = process_row(
+        ProcessFacts(
+            pid=7, name="qemu", role="hypervisor", sandbox_id=None, create_time=now.timestamp() - 65
+        ),
+        now,
+    )
+    assert ok[-1] != format_age(None, now)

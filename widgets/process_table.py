@@ -7,6 +7,7 @@ import datetime as _dt
 
 from rich.text import Text
 
+from kata_console.engine.clock import from_unix
 from kata_console.engine.inspect.facts import ProcessFacts
 from kata_console.sources.model import format_age
 from widgets.resource_table import ResourceTable
@@ -30,7 +31,7 @@ def _mib(n: int | None) -> str:
 def process_row(p: ProcessFacts, now: _dt.datetime) -> tuple[str | Text, ...]:
     if p.error:
         return (str(p.pid), p.role, p.name, Text(p.error, style="yellow"), "-", "-", "-", "-")
-    created = _dt.datetime.fromtimestamp(p.create_time, _dt.UTC) if p.create_time else None
+    created = from_unix(p.create_time)
     return (
         str(p.pid),
         p.role,

@@ -10,6 +10,17 @@ import datetime as _dt
 import time
 
 
+def from_unix(seconds: float | None) -> _dt.datetime | None:
+    """A process start time (psutil, or a recording) as UTC; None when there is none or
+    the number is no date (a hand-edited recording): an unknown age, never an error."""
+    if not seconds:
+        return None
+    try:
+        return _dt.datetime.fromtimestamp(seconds, _dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 class SystemClock:
     """Wall time in UTC (Go persists `time.Now().UTC()`) and the monotonic clock."""
 

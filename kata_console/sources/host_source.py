@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Callable
 
+from kata_console.engine.clock import from_unix
 from kata_console.engine.inspect.facts import SHIM
 from kata_console.engine.inspect.report import HostReport, SandboxReport, inspect_host
 from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMissing
@@ -155,7 +156,7 @@ def _figure(key: str, value: float) -> tuple[str, str]:
 def sandbox_view(s: SandboxReport, metrics: dict[str, float] | None = None) -> SandboxView:
     """The console's picture of one inspected sandbox (`metrics`: figures asked for)."""
     shim = next((p for p in s.processes if p.role == SHIM and p.create_time), None)
-    created = _dt.datetime.fromtimestamp(shim.create_time, _dt.UTC) if shim is not None else None
+    created = from_unix(shim.create_time) if shim is not None else None
     facts = [("state dir", s.state_dir), ("runtime", s.runtime)]
     if s.shim is not None:
         facts.append(("shim", f"agent {s.shim.agent_url}" if s.shim.reachable else "unreachable"))
