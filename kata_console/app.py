@@ -362,8 +362,9 @@ class KataConsole(App[None]):
         verb = _VERBS.get(op.op.split("_")[0], op.op)
         refusal = getattr(self.source, "refusal", None)
         reason = refusal(op) if refusal is not None else None
-        if reason:  # refused up front: nothing is previewed that could not run
-            self._status(f"cannot {verb.lower()} {op.target}: {reason}", "error")
+        if reason:  # refused up front: nothing is previewed that could not run (the log
+            # keeps the whole reason when the status line has to cut it)
+            self.report_error(f"cannot {verb.lower()} {op.target}: {reason}")
             return
         try:
             text = self.source.describe(op)

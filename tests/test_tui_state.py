@@ -259,6 +259,10 @@ async def test_start_of_a_sandbox_whose_vm_is_gone_is_refused(tmp_path: Path) ->
                 "cannot start sb-s: its VM and agent were stopped with it"
             )
             assert app.op_results == []
+            # the whole reason is in the log too (the status line cuts it at 80 columns)
+            await pilot.pause(0.2)
+            said = [ln.text for ln in app._history if ln.source == "console"]
+            assert any(t.endswith("delete it and create a new one") for t in said)
     finally:
         await source.close()
 
