@@ -63,8 +63,9 @@ class KataConsole(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("T", "stepthrough", "Step-through", id="app.stepthrough", show=False),
-        # in the footer only while an operation runs; otherwise ctrl+c keeps Textual's hint
-        Binding("ctrl+c", "cancel_op", "Cancel op", id="app.cancel_op"),
+        # while an operation runs the status line names it; otherwise it gives Textual's
+        # quit hint, as ctrl+c always did (a disabled binding would swallow the key)
+        Binding("ctrl+c", "cancel_op", "Cancel op", id="app.cancel_op", show=False),
     ]
 
     def __init__(
@@ -289,8 +290,6 @@ class KataConsole(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stepthrough":  # only a plan source has a step-through (hidden otherwise)
             return bool(getattr(self.source, "stepthrough", False))
-        if action == "cancel_op":  # hidden unless an operation runs
-            return self._op_running is not None
         return True
 
     def open_jump(self) -> None:

@@ -326,6 +326,15 @@ async def test_a_long_operation_shows_elapsed_time_and_can_be_cancelled(tmp_path
         await source.close()
 
 
+async def test_ctrl_c_without_an_operation_still_says_how_to_quit() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.is_running
+        assert any("to quit the app" in n.message for n in app._notifications)
+
+
 # ---------------------------------------------------------------------- status line
 
 
