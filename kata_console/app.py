@@ -401,7 +401,7 @@ class KataConsole(App[None]):
         error: str | None = None
         note: str | None = None
         try:
-            note = await self.source.run_op(op)  # type: ignore[func-returns-value]
+            note = await self.source.run_op(op)
         except ConsoleError as exc:
             error = str(exc)
         except asyncio.CancelledError:

@@ -204,8 +204,9 @@ class ConsoleSource(Protocol):
         (e.g. `RPC StartContainer{container_id="c1"}`)."""
         ...
 
-    async def run_op(self, op: Operation) -> None:
-        """Run the operation; raise ConsoleError with the engine's text on failure."""
+    async def run_op(self, op: Operation) -> str | None:
+        """Run the operation; raise ConsoleError with the engine's text on failure. May
+        return a note the resource's row alone would not tell (how a killed process ended)."""
         ...
 
     # Optional: `refusal(op) -> str | None`, why `op` cannot apply to the resource as it is
