@@ -21,6 +21,7 @@ from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.container import ContainerScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.screens.sandboxes import SandboxesScreen
+from kata_console.sources.engine_source import AGENT_DEAD_CONCLUSION
 from kata_console.sources.model import Operation, format_age
 from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_stepthrough import CRASH, PLANS, STEPTHROUGH, plan_app, settle, step, until
@@ -184,6 +185,21 @@ async def test_stepthrough_badge_turns_when_an_rpc_fails_unavailable() -> None:
             while not any(s.status == "UNAVAILABLE" for s in source.progress.steps):
                 await step(pilot)
             assert strip.health == "dead"
+    finally:
+        await source.close()
+
+
+async def test_the_console_concludes_a_dead_agent_once() -> None:
+    app, source = plan_app(CRASH, step=False, health_interval=0.2)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: source.progress.finished)
+            await until(
+                pilot, lambda: any(AGENT_DEAD_CONCLUSION in ln.text for ln in source.logs())
+            )
+            await pilot.pause(1.0)  # several monitor periods: the watcher and the notice
+            said = [ln.text for ln in source.logs() if AGENT_DEAD_CONCLUSION in ln.text]
+            assert len(said) == 1, said
     finally:
         await source.close()
 

@@ -130,6 +130,8 @@ class EngineSource:
         self._deleted: dict[str, Sandbox] = {}
         #: (sandbox, container) -> how its process exited, as WaitProcess reported it
         self.exits: dict[tuple[str, str], str] = {}
+        #: sandbox id -> the last reason the console gave for treating its agent as dead
+        self._concluded: dict[str, str] = {}
         self.kill_wait = KILL_WAIT
         self.bus.subscribe(self._on_event)
 
@@ -468,7 +470,11 @@ class EngineSource:
 
     def _agent_dead(self, sandbox_id: str, reason: str) -> None:
         """The console's own conclusion (Kata's runtime says `mark agent dead` and nothing
-        an operator sees): the agent does not answer, its badge turns red."""
+        an operator sees): the agent does not answer, its badge turns red. Said once per
+        reason: the monitor's watcher and the agent's own death notice often both report it."""
+        if self._concluded.get(sandbox_id) == reason:
+            return
+        self._concluded[sandbox_id] = reason
         self._console_line(sandbox_id, None, "error", f"{AGENT_DEAD_CONCLUSION}: {reason}")
         if self.agent.health(sandbox_id)[0] != "stopped":
             self.agent.dead(sandbox_id, reason)
