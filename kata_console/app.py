@@ -19,6 +19,7 @@ from collections.abc import Callable
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 
 from kata_console.screens.base import ConsoleScreen
@@ -39,6 +40,9 @@ from widgets.status_line import StatusLine
 
 #: seconds between two drains of the source's event queue
 DRAIN_INTERVAL = 0.05
+#: seconds between two re-renders of what grows with time (ages, an operation's elapsed
+#: time); the source is not reloaded for it
+AGE_TICK = 1.0
 _VERBS = {
     "create": "Create",
     "start": "Start",
@@ -59,6 +63,9 @@ class KataConsole(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("T", "stepthrough", "Step-through", id="app.stepthrough", show=False),
+        # while an operation runs the status line names it; otherwise it gives Textual's
+        # quit hint, as ctrl+c always did (a disabled binding would swallow the key)
+        Binding("ctrl+c", "cancel_op", "Cancel op", id="app.cancel_op", show=False),
     ]
 
     def __init__(
@@ -104,6 +111,9 @@ class KataConsole(App[None]):
         self._panes: weakref.WeakSet[LogPane] = weakref.WeakSet()
         self._unsubscribe: Callable[[], None] | None = None
         self._busy = False
+        #: the operation running now and when it started (time.monotonic)
+        self._op_running: tuple[Operation, float] | None = None
+        self._cancel_asked = False
         self._last_request: tuple[Operation | None, float] = (None, 0.0)
         #: operations that ran (or failed), in order: (operation, error or None)
         self.op_results: list[tuple[Operation, str | None]] = []
@@ -126,11 +136,13 @@ class KataConsole(App[None]):
             self.open_stepthrough()
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self._tick_refresh, name="refresh")
-            self.app_suspend_signal.subscribe(self, lambda _: self._set_suspended(True))
-            self.app_resume_signal.subscribe(self, lambda _: self._set_suspended(False))
+        self.set_interval(AGE_TICK, self._tick_ages, name="ages")
+        self.app_suspend_signal.subscribe(self, lambda _: self._set_suspended(True))
+        self.app_resume_signal.subscribe(self, lambda _: self._set_suspended(False))
         await self._load()
 
     async def on_unmount(self) -> None:
+        self._cancel_asked = False  # cancelled by the exit, not by the operator
         if self._unsubscribe is not None:
             self._unsubscribe()
         # An operation still in flight would write into the state the source removes.
@@ -183,6 +195,20 @@ class KataConsole(App[None]):
         if any(w.group == "load" and not w.is_finished for w in self.workers):
             return  # a slow inspection (a hung shim) finishes and shows; never restarted
         self.reload()
+
+    def _tick_ages(self) -> None:
+        """Ages, uptimes and an operation's elapsed time grow every second on every
+        source: re-render the view in front from the picture it has (no reload; a
+        ResourceTable rewrites only the cells that changed)."""
+        if self._suspended:
+            return
+        if self._op_running is not None:
+            self._show_running(self._op_running)
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+                with contextlib.suppress(NoMatches):  # a view being built or torn down
+                    screen.show_sandboxes(self.sandboxes)
+                return
 
     @work(exclusive=True, group="load", exit_on_error=False)
     async def _reload_worker(self) -> None:
@@ -322,17 +348,28 @@ class KataConsole(App[None]):
         now = time.monotonic()
         last, when = self._last_request
         if self._busy:
-            self._status("an operation is still running; wait for it to finish", "warning")
+            self._status(
+                f"an operation is still running; wait for it to finish or {self._cancel_key()} "
+                "cancels it",
+                "warning",
+                until=lambda: not self._busy,
+            )
             return
         if last == op and now - when < self.debounce:
             return  # key repeat: ignore quietly
         self._last_request = (op, now)
+        verb = _VERBS.get(op.op.split("_")[0], op.op)
+        refusal = getattr(self.source, "refusal", None)
+        reason = refusal(op) if refusal is not None else None
+        if reason:  # refused up front: nothing is previewed that could not run (the log
+            # keeps the whole reason when the status line has to cut it)
+            self.report_error(f"cannot {verb.lower()} {op.target}: {reason}")
+            return
         try:
             text = self.source.describe(op)
         except ConsoleError as exc:
             self._status(str(exc), "error")
             return
-        verb = _VERBS.get(op.op.split("_")[0], op.op)
         question = f"{verb} {op.target}?"
 
         def confirmed(ok: bool | None) -> None:
@@ -343,28 +380,82 @@ class KataConsole(App[None]):
 
         self.push_screen(ConfirmScreen(question, text), confirmed)
 
+    def action_cancel_op(self) -> None:
+        """Cancel the operation that runs (what the engine does on cancellation, such as
+        a create's rollback, still runs); without one, ctrl+c says how to quit."""
+        if self._op_running is None:
+            self.action_help_quit()
+            return
+        self._cancel_asked = True
+        for worker in self.workers:
+            if worker.group == "ops" and not worker.is_finished:
+                worker.cancel()
+
     @work(group="ops", exit_on_error=False)
     async def _run_op(self, op: Operation) -> None:
         self._busy = True
-        self._status(f"running {op.op} {op.target}...")
+        self._op_running = (op, time.monotonic())
+        self._cancel_asked = False
+        self.refresh_bindings()
+        self._show_running(self._op_running)
         error: str | None = None
+        note: str | None = None
         try:
-            await self.source.run_op(op)
+            note = await self.source.run_op(op)
         except ConsoleError as exc:
             error = str(exc)
+        except asyncio.CancelledError:
+            if not self._cancel_asked:
+                raise  # the console is closing
+            error = "cancelled by the operator"
         except Exception as exc:  # an engine bug must not take the console down
             error = f"{type(exc).__name__}: {exc}"
         finally:
+            started = self._op_running[1] if self._op_running else time.monotonic()
             self._busy = False
+            self._op_running = None
+            self.refresh_bindings()
+        took = time.monotonic() - started
         self.op_results.append((op, error))
+        after = f" after {took:.0f}s" if took >= 1 else ""
         if error is None:
-            self._status(f"{op.op} {op.target}: done")
+            self._status(f"{op.op} {op.target}: done{after}" + (f": {note}" if note else ""))
         else:
-            self.report_error(f"{op.op} {op.target} failed: {error}")
+            self.report_error(f"{op.op} {op.target} failed{after}: {error}")
         await self._load()
 
-    def _status(self, message: str, level: str = "info") -> None:
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, ConsoleScreen) and screen.is_mounted:
-                screen.query_one(StatusLine).show(message, level)
-                return
+    def _show_running(self, running: tuple[Operation, float]) -> None:
+        """`running stop_sandbox sb-web... 3s (ctrl+c cancels)` on every view, except where
+        something newer than the operation's start is shown."""
+        op, started = running
+        elapsed = int(time.monotonic() - started)
+        text = f"running {op.op} {op.target}... {elapsed}s ({self._cancel_key()} cancels)"
+        prefix = f"running {op.op} {op.target}..."
+        for line in self._status_lines():
+            if line.message and not line.message.startswith(prefix) and line.shown_at > started:
+                continue  # a later message (an error the operator must read) stays
+            line.show(text, until=lambda: self._op_running is not running)
+
+    def _cancel_key(self) -> str:
+        keymap: dict[str, str] = getattr(self, "_keymap", {}) or {}
+        key = keymap.get("app.cancel_op", "ctrl+c").split(",")[0].strip()
+        return self.get_key_display(Binding(key, "cancel_op"))
+
+    def _status_lines(self) -> list[StatusLine]:
+        return [
+            screen.query_one(StatusLine)
+            for screen in self.screen_stack
+            if isinstance(screen, ConsoleScreen) and screen.is_mounted
+        ]
+
+    def _status(
+        self,
+        message: str,
+        level: str = "info",
+        *,
+        until: Callable[[], bool] | None = None,
+    ) -> None:
+        """A message of the app's own: on every open view, so the one the operator goes
+        back to does not still say what has stopped being true."""
+        for line in self._status_lines():
+            line.show(message, level, until=until)

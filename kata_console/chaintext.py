@@ -18,12 +18,36 @@ from kata_console.engine.mounts.chainmodel import (
 )
 
 _STATUS_STYLE = {OK: "green", "relative": "yellow", "unresolvable": "yellow"}
+#: the badge of a hop the host resolves but Kata refuses (its `kata:` line says why)
+REFUSED = "refused"
+#: the badge of an overlay the host does not mount (a Kata host never does: the guest does)
+UNMOUNTED = "not mounted on the host"
 
 
 def status_text(status: str) -> Text:
-    """`[ok]` in green, `[deleted]` in bold red ..."""
-    style = _STATUS_STYLE.get(status, "bold red" if status in BAD_STATUSES else "yellow")
+    """`[ok]` in green, `[deleted]` and `[refused]` in bold red, `[not mounted on the
+    host]` in yellow ..."""
+    bad = status in BAD_STATUSES or status == REFUSED
+    style = _STATUS_STYLE.get(status, "bold red" if bad else "yellow")
     return Text(f"[{status}]", style=style)
+
+
+def layer_status(layer: Layer) -> str:
+    """A layer's badge: its host status, unless that is fine and Kata refuses it anyway
+    (one badge must not say `[ok]` over a `kata: unsupported ...` line)."""
+    return REFUSED if layer.status == OK and layer.kata_error else layer.status
+
+
+def overlay_status(chain: Chain) -> str:
+    """The overlay's badge: the worst the host found, else Kata's refusal, else whether
+    the host mounts it at all; `[ok]` only for a mounted overlay Kata accepts."""
+    if chain.status != OK:
+        return chain.status
+    if chain.erofs and chain.kata_verdict:
+        return REFUSED
+    if chain.mount_id is not None and chain.mount_id < 0:
+        return UNMOUNTED
+    return OK
 
 
 def verdict_text(chain: Chain) -> Text:
@@ -41,13 +65,14 @@ def verdict_text(chain: Chain) -> Text:
 def overlay_label(chain: Chain) -> Text:
     head = Text("overlay ", style="bold")
     head.append(chain.target, style="bold cyan")
+    status = overlay_status(chain)
     if chain.mount_id is None:
         head.append("  (no mount id: /proc/mounts has none) ")
     elif chain.mount_id < 0:
-        head.append("  (not mounted on the host) ")
+        head.append("  " if status == UNMOUNTED else f"  ({UNMOUNTED}) ")
     else:
         head.append(f"  (mount {chain.mount_id}) ")
-    head.append_text(status_text(chain.status))
+    head.append_text(status_text(status))
     if chain.bundle:
         head.append(f"  bundle {chain.bundle['namespace']}/{chain.bundle['id']}", style="magenta")
     return head
@@ -57,7 +82,7 @@ def layer_label(layer: Layer) -> Text:
     label = Text(f"{layer.role} {layer.index} ", style="bold")
     label.append(layer.path)
     label.append(" ")
-    label.append_text(status_text(layer.status))
+    label.append_text(status_text(layer_status(layer)))
     if layer.snapshot:
         label.append(f"  snapshot {layer.snapshot.id} ({layer.snapshot.role})", style="magenta")
     if layer.activation:

@@ -125,7 +125,8 @@ async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_work
         for _ in range(50):
             await pilot.pause(0.1)
             web = app.sandbox("sb-web")
-            if web is not None and web.agent_health == "dead":
+            concluded = any("treating the agent" in line.text for line in source.logs())
+            if web is not None and web.agent_health == "dead" and concluded:
                 break
         assert app.sandbox("sb-web").agent_health == "dead"
         assert app.sandbox("sb-batch").agent_health == "ok"

@@ -17,10 +17,19 @@ from widgets.resource_table import ResourceTable, Row
 if TYPE_CHECKING:
     from kata_console.sources.plan_source import OpRow
 
-COLUMNS = (("index", "#"), ("op", "op"), ("target", "id"), ("result", "result"))
+COLUMNS = (
+    ("index", "#"),
+    ("op", "op"),
+    ("target", "id"),
+    ("result", "result"),
+    ("error", "error"),
+)
 
 #: width of the result column (columns are sized by the first rows: all pending)
 RESULT_WIDTH = 10
+#: width of the error column: the engine's text, cut with an ellipsis (the whole text is
+#: in the status line, the timeline and the log)
+ERROR_WIDTH = 48
 #: op status -> (label, style)
 RESULTS: dict[str, tuple[str, str]] = {
     "pending": ("·", "dim"),
@@ -30,6 +39,14 @@ RESULTS: dict[str, tuple[str, str]] = {
     "aborted": ("■ aborted", "bold red"),
     "skipped": ("- skipped", "dim"),
 }
+
+
+def error_cell(error: str | None) -> Text:
+    """The first line of an op's error, as the engine wrote it, cut to ERROR_WIDTH."""
+    text = " ".join((error or "").split())
+    if len(text) > ERROR_WIDTH:
+        text = text[: ERROR_WIDTH - 1] + "…"
+    return Text(text.ljust(ERROR_WIDTH), style="red")
 
 
 def op_row(op: OpRow) -> Row:
@@ -44,11 +61,13 @@ def op_row(op: OpRow) -> Row:
         Text(op.op, style=base or ("dim" if dim else "")),
         Text(op.target or "-", style=base or ("dim" if dim else "")),
         Text(label.ljust(RESULT_WIDTH), style=style),
+        error_cell(op.error if op.status in ("failed", "aborted") else None),
     )
 
 
 class OpList(ResourceTable):
-    """A plan's ops and their results; `show(ops, current)` updates it in place.
+    """A plan's ops, their results and the engine's error for each one that failed;
+    `show(ops, current)` updates it in place.
 
     | Key | Description |
     | :- | :- |

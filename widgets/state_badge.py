@@ -19,7 +19,12 @@ STATE_STYLES: dict[str, str] = {
     "stopped": "dim",
     "": "bold red",
 }
-HEALTH_STYLES: dict[str, str] = {"ok": "bold green", "dead": "bold white on red", "unknown": "dim"}
+HEALTH_STYLES: dict[str, str] = {
+    "ok": "bold green",
+    "dead": "bold white on red",
+    "stopped": "dim",
+    "unknown": "dim",
+}
 
 
 def state_text(state: str) -> Text:
@@ -33,8 +38,8 @@ DEAD_BY = "(console check)"
 
 
 def health_text(health: str) -> Text:
-    """Agent health: `ok`, a red `DEAD` marked as the console's own conclusion, or a dim
-    `unknown`."""
+    """Agent health: `ok`, a red `DEAD` marked as the console's own conclusion, a dim
+    `stopped` (it went with its VM) or a dim `unknown`."""
     if health == "dead":
         return Text.assemble((" DEAD ", HEALTH_STYLES["dead"]), " ", (DEAD_BY, "dim"))
     return Text(health, style=HEALTH_STYLES.get(health, "dim"))

@@ -7,6 +7,7 @@ name which resource an action applies to (`operation_for`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -101,8 +102,11 @@ class ConsoleScreen(Screen[None]):
         """The operation a lifecycle key means here (None: nothing selected)."""
         return None
 
-    def status(self, message: str, level: str = "info") -> None:
-        self.query_one(StatusLine).show(message, level)
+    def status(
+        self, message: str, level: str = "info", *, until: Callable[[], bool] | None = None
+    ) -> None:
+        """This view's status line (`until`: the message clears once that is true)."""
+        self.query_one(StatusLine).show(message, level, until=until)
 
     # ------------------------------------------------------------------ actions
 

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from kata_console.chaintext import verdict_text
-from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.screens.base import MUTATING_ACTIONS, ConsoleScreen, op_bindings
 from kata_console.sources.model import ContainerView, Operation, SandboxView
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
@@ -34,6 +34,9 @@ class ContainerScreen(ConsoleScreen):
         self.container_id = container_id
         self.crumbs = ("sandboxes", sandbox_id, container_id)
         self._shown_chain: object = None
+        #: the container (or its sandbox) was there and is not any more: the view says so
+        self.gone = False
+        self._seen = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="container-info")
@@ -58,8 +61,13 @@ class ContainerScreen(ConsoleScreen):
         sb = self.kc.sandbox(self.sandbox_id)
         c = sb.container(self.container_id) if sb else None
         if sb is None or c is None:
-            self.status(f"container {self.sandbox_id}/{self.container_id} is gone", "warning")
+            self._show_gone(sb is None)
             return
+        self._seen = True
+        if self.gone:  # created again under the same id
+            self.gone = False
+            self.query_one(ChainTree).border_title = "rootfs chain"
+            self.refresh_bindings()
         self.query_one("#container-info", Static).update(_info(sb, c))
         if c.chain is not self._shown_chain:
             self._shown_chain = c.chain
@@ -72,6 +80,30 @@ class ContainerScreen(ConsoleScreen):
 
     def operation_for(self, op: str) -> Operation | None:
         return Operation(f"{op}_container", self.sandbox_id, self.container_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.gone and action in MUTATING_ACTIONS:
+            return False  # nothing left to act on: not offered
+        return super().check_action(action, parameters)
+
+    def _show_gone(self, sandbox_gone: bool) -> None:
+        """Deleted (or its sandbox was): the view says so, once in the status line too, and
+        offers only what still applies (the logs, the chain as it was last seen, back)."""
+        if self.gone:
+            return
+        self.gone = True
+        what = "was deleted" if self._seen else "does not exist"
+        why = f"its sandbox {self.sandbox_id} {what}" if sandbox_gone else what
+        info = Text.assemble(
+            ("state ", "bold"),
+            ("● deleted", "dim strike"),
+            f"  container {self.sandbox_id}/{self.container_id}: {why}",
+        )
+        self.query_one("#container-info", Static).update(info)
+        self.query_one(ChainTree).border_title = "rootfs chain (as last seen)"
+        self.query_one(DeviceTable).show([], [])
+        self.status(f"container {self.sandbox_id}/{self.container_id}: {why}", "warning")
+        self.refresh_bindings()
 
     def action_focus_chain(self) -> None:
         self.query_one(ChainTree).focus()
@@ -98,6 +130,8 @@ def _info(sb: SandboxView, c: ContainerView) -> Table:
         Text("rootfs ", style="bold") + rootfs,
         Text("pid ", style="bold") + Text("-" if c.pid is None else str(c.pid)),
     )
+    if c.exit:  # killed (or ended): how, as WaitProcess reported it
+        grid.add_row(Text("exit ", style="bold") + Text(c.exit, style="bold"), "", "", "")
     verdict = verdict_text(c.chain) if c.chain else Text("kata: no rootfs chain", style="dim")
     info = Table.grid()
     info.add_column(overflow="fold")

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.screens.base import MUTATING_ACTIONS, ConsoleScreen, op_bindings
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from widgets.device_table import DeviceTable
 from widgets.link_table import LinkTable
@@ -27,6 +27,7 @@ COLUMNS = (
     ("layers", "layers"),
     ("pid", "pid"),
     ("kata", "kata"),
+    ("exit", "exit"),
 )
 
 
@@ -41,6 +42,7 @@ def container_row(c: ContainerView) -> Row:
         str(c.layers),
         "-" if c.pid is None else str(c.pid),
         verdict,
+        Text(c.exit, style="bold") if c.exit else Text("-", style="dim"),
     )
 
 
@@ -57,6 +59,9 @@ class SandboxScreen(ConsoleScreen):
         super().__init__()
         self.sandbox_id = sandbox_id
         self.crumbs = ("sandboxes", sandbox_id)
+        #: the sandbox was there and is not any more (deleted): the view says so
+        self.gone = False
+        self._seen = False
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sandbox-top"):
@@ -92,9 +97,13 @@ class SandboxScreen(ConsoleScreen):
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         sb = self.sandbox
         if sb is None:
-            self.status(f"sandbox {self.sandbox_id} is gone", "warning")
-            self.query_one("#containers", ResourceTable).apply({})
+            self._show_gone()
             return
+        self._seen = True
+        if self.gone:  # created again under the same id
+            self.gone = False
+            self.query_one("#containers", ResourceTable).border_title = "containers"
+            self.refresh_bindings()
         self.query_one("#containers", ResourceTable).apply(
             {c.id: container_row(c) for c in sb.containers}
         )
@@ -120,9 +129,33 @@ class SandboxScreen(ConsoleScreen):
         self.query_one(DeviceTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
+            return False  # nothing left to act on: not offered
         if action == "metrics":  # only a source that reaches shims can ask one
             return hasattr(self.kc.source, "metrics")  # elsewhere: not in the footer at all
         return super().check_action(action, parameters)
+
+    def _show_gone(self) -> None:
+        """The sandbox was deleted (or never loaded): say so in the view itself, once in
+        the status line, and offer only what still applies (its logs, going back)."""
+        if self.gone:
+            return
+        self.gone = True
+        what = "was deleted" if self._seen else "does not exist"
+        containers = self.query_one("#containers", ResourceTable)
+        containers.apply({})
+        containers.border_title = "containers (none: the sandbox is gone)"
+        self.query_one(DeviceTable).show([])
+        for table in self.query(".host-only"):
+            table.display = False
+        gone = Table.grid(padding=(0, 1))
+        gone.add_column(style="bold", no_wrap=True)
+        gone.add_column(overflow="fold")
+        gone.add_row("state", Text("● deleted", style="dim strike"))
+        gone.add_row("", Text(f"sandbox {self.sandbox_id} {what}; its logs stay below"))
+        self.query_one("#facts", Static).update(gone)
+        self.status(f"sandbox {self.sandbox_id} {what}", "warning")
+        self.refresh_bindings()
 
     @work(exclusive=True, group="metrics", exit_on_error=False)
     async def action_metrics(self) -> None:

@@ -51,6 +51,8 @@ class SandboxesScreen(ConsoleScreen):
     ]
 
     crumbs = ("sandboxes",)
+    #: the list was empty at the last picture
+    _empty = False
 
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(COLUMNS, id="sandboxes")
@@ -67,10 +69,13 @@ class SandboxesScreen(ConsoleScreen):
         self.last_touched = touched
         empty = self.kc.empty_notice or "no sandboxes"
         line = self.query_one(StatusLine)
-        if not sandboxes:
+        # said once when the list becomes empty (a refresh must not put it back over a
+        # newer message), cleared when sandboxes arrive (the demo plays in the background)
+        if not sandboxes and not self._empty:
             line.show(empty, "info")
-        elif line.message == empty:  # sandboxes arrived (the demo plays in the background)
+        elif sandboxes and line.message == empty:
             line.clear()
+        self._empty = not sandboxes
 
     def operation_for(self, op: str) -> Operation | None:
         key = self.table.selected_key

@@ -125,7 +125,7 @@ class StepThroughScreen(ConsoleScreen):
         """Redraw from the source's progress if anything moved since the last time."""
         plan, progress = self.plan, self.plan.progress
         holding = plan.bus.stepper.holding
-        key = (progress.version, holding, plan.running)
+        key = (progress.version, holding, plan.running, plan.agent.version)
         if key == self._shown:
             return
         self._shown = key
@@ -135,6 +135,8 @@ class StepThroughScreen(ConsoleScreen):
         strip = self.query_one(StateStrip)
         strip.sandbox = (plan.plan.sandbox.id, progress.sandbox_state)
         strip.containers = tuple(progress.container_states.items())
+        # measured by the source as each RPC ends: read here, not from the last reload
+        strip.health = plan.agent_health(plan.plan.sandbox.id)[0]
         self._announce(progress)
         mode = (plan.running, holding)
         if mode != self._mode:
@@ -142,9 +144,7 @@ class StepThroughScreen(ConsoleScreen):
             self.refresh_bindings()
 
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
-        sb = self.kc.sandbox(self.plan.plan.sandbox.id)
-        if sb is not None:
-            self.query_one(StateStrip).health = sb.agent_health
+        self.query_one(StateStrip).health = self.plan.agent_health(self.plan.plan.sandbox.id)[0]
 
     def _op_text(self, progress: PlanProgress, index: int | None) -> str:
         if index is None:
@@ -206,7 +206,7 @@ class StepThroughScreen(ConsoleScreen):
             self.status("the plan has ended", "warning")
         elif not stepper.holding:
             stepper.hold()
-            self.status("stepping: the next step will wait")
+            self.status("stepping: the next step will wait", until=self._step_waits)
         else:
             stepper.release(1)
         self.sync()
@@ -214,13 +214,16 @@ class StepThroughScreen(ConsoleScreen):
     def action_continue(self) -> None:
         if self.plan.running:
             self.plan.bus.stepper.run_freely()
-            self.status("running freely: p pauses at the next step")
+            self.status(
+                "running freely: p pauses at the next step",
+                until=lambda: not self.plan.running or self.plan.bus.stepper.holding,
+            )
         self.sync()
 
     def action_pause(self) -> None:
         if self.plan.running:
             self.plan.bus.stepper.hold()
-            self.status("pausing at the next step")
+            self.status("pausing at the next step", until=self._step_waits)
         self.sync()
 
     def action_abort(self) -> None:
@@ -246,11 +249,17 @@ class StepThroughScreen(ConsoleScreen):
 
         def answered(ok: bool | None) -> None:
             if ok and self.plan.abort():
-                self.status("aborting the plan...", "warning")
+                self.status(
+                    "aborting the plan...", "warning", until=lambda: self.plan.progress.finished
+                )
             elif not ok:
                 self.status("abort cancelled: the plan goes on")
 
         self.app.push_screen(ConfirmScreen("Abort the plan?", "\n".join(lines)), answered)
+
+    def _step_waits(self) -> bool:
+        """A step is held at the gate (or the plan ended): "pausing..." is over."""
+        return bool(self.plan.bus.stepper.waiting) or not self.plan.running
 
     def action_focus_logs(self) -> None:
         self.query_one(LogPane).view.focus()

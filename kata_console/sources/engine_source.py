@@ -39,6 +39,7 @@ from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.mounts.rootfs import RootFs, parse_erofs_rootfs_options
 from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import Clock, HostView
+from kata_console.sources.agent_health import AgentHealthMeter, Measure
 from kata_console.sources.model import (
     ConsoleError,
     ContainerView,
@@ -49,7 +50,9 @@ from kata_console.sources.model import (
     SourceEvent,
     StateChanged,
     Unsubscribe,
+    exit_text,
 )
+from kata_console.sources.refusals import container_refusal, sandbox_refusal
 from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
 from kata_console.wiring import make_agent, make_hypervisor
 
@@ -69,13 +72,18 @@ _PREVIEW = {
     ),
     "pause_container": 'RPC PauseContainer{{container_id="{c}"}}',
     "resume_container": 'RPC ResumeContainer{{container_id="{c}"}}',
-    "kill_container": 'RPC SignalProcess{{container_id="{c}", exec_id="{c}", signal=15}}',
+    "kill_container": (
+        'RPC SignalProcess{{container_id="{c}", exec_id="{c}", signal=15}}\n'
+        'RPC WaitProcess{{container_id="{c}", exec_id="{c}"}} (its exit status, at most {w:g} s)'
+    ),
     "delete_container": "remove container {c} from sandbox {s} (no device detach: stop does that)",
 }
 
 
 #: the console's line when it gives up on an agent (not a Kata text)
 AGENT_DEAD_CONCLUSION = "kata-console: treating the agent as dead"
+#: seconds the console waits for a killed container's process to exit (WaitProcess)
+KILL_WAIT = 5.0
 
 
 class EngineSource:
@@ -115,6 +123,16 @@ class EngineSource:
         self._watches: dict[str, asyncio.Task[None]] = {}  # sandbox id -> its watchSandbox
         self._chains: dict[str, Chain] | None = None
         self.health_interval = health_interval
+        #: each sandbox's agent health, measured from what its agent did
+        self.agent = AgentHealthMeter()
+        #: deleted sandboxes: gone from the views, kept for the plan ops that still name them
+        #: (the engine's sandbox returns to the empty state and may be created again)
+        self._deleted: dict[str, Sandbox] = {}
+        #: (sandbox, container) -> how its process exited, as WaitProcess reported it
+        self.exits: dict[tuple[str, str], str] = {}
+        #: sandbox id -> the last reason the console gave for treating its agent as dead
+        self._concluded: dict[str, str] = {}
+        self.kill_wait = KILL_WAIT
         self.bus.subscribe(self._on_event)
 
     # ----------------------------------------------------------------- building
@@ -152,7 +170,7 @@ class EngineSource:
 
     async def run(self, sandbox_id: str, op: Op) -> OpResult:
         """Run one plan op; a refused create is remembered so its container stays visible."""
-        sandbox = self.sandboxes[sandbox_id]
+        sandbox = self._engine_sandbox(sandbox_id)
         if op.op == "create_container" and op.id:
             self._remember_rootfs(op.id, op.args["rootfs"])
         result = await run_op(sandbox, op)
@@ -178,8 +196,11 @@ class EngineSource:
             await sandbox.stop_monitor()
             await self._stop_agent(sandbox_id)  # one agent per VM: it goes with the VM
         if result.ok and op.op == "delete_sandbox":
-            del self.sandboxes[sandbox_id]
+            self._deleted[sandbox_id] = self.sandboxes.pop(sandbox_id)
             self.refused = {k: v for k, v in self.refused.items() if k[0] != sandbox_id}
+            self.exits = {k: v for k, v in self.exits.items() if k[0] != sandbox_id}
+        if result.ok and op.op == "create_sandbox" and sandbox_id in self._deleted:
+            self.sandboxes[sandbox_id] = self._deleted.pop(sandbox_id)  # created again
         self._emit(StateChanged(sandbox_id, op.id))
         return result
 
@@ -201,6 +222,9 @@ class EngineSource:
             await close()
         except Exception as exc:  # the sandbox already stopped; say it, carry on
             self._agent_dead(sandbox_id, f"stopping its agent failed: {exc}")
+            return
+        if self.agent.stopped(sandbox_id, "stopped with its VM"):
+            self._emit(StateChanged(sandbox_id))
 
     async def close(self) -> None:
         """Stop every stdout tail, health monitor and agent process this source started."""
@@ -245,9 +269,32 @@ class EngineSource:
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
     def describe(self, op: Operation) -> str:
-        return _PREVIEW[op.op].format(s=op.sandbox_id, c=op.container_id or "")
+        return _PREVIEW[op.op].format(s=op.sandbox_id, c=op.container_id or "", w=self.kill_wait)
 
-    async def run_op(self, op: Operation) -> None:
+    def refusal(self, op: Operation) -> str | None:
+        """Why `op` cannot apply now (asked before the confirmation), or None."""
+        sb = self.sandboxes.get(op.sandbox_id)
+        if sb is None:
+            if op.sandbox_id in self._deleted:
+                return f"sandbox {op.sandbox_id} no longer exists (it was deleted)"
+            return f"no sandbox {op.sandbox_id}"
+        if op.container_id is None:
+            return sandbox_refusal(sb, op.op, self._vm_gone(sb))
+        key = (op.sandbox_id, op.container_id)
+        if op.op == "create_container" and key not in self.refused and key[1] not in sb.containers:
+            return f"no rootfs known for container {op.container_id}"
+        refused = self.refused.get(key)
+        return container_refusal(
+            sb,
+            op,
+            never_created=refused[1] if refused is not None else None,
+            exited=self.exits.get(key),
+            agent=self.agent_health(op.sandbox_id),
+        )
+
+    async def run_op(self, op: Operation) -> str | None:
+        """Run a console operation; returns what the row alone would not say (a killed
+        process's exit), raises ConsoleError with the engine's text."""
         sandbox = self.sandboxes.get(op.sandbox_id)
         if sandbox is None:
             raise ConsoleError(f"no sandbox {op.sandbox_id}")
@@ -257,9 +304,32 @@ class EngineSource:
             if key not in self.refused:
                 raise ConsoleError(f"no rootfs known for container {op.container_id}")
             args.update(rootfs=self.refused[key][0], devices=[], annotations={})
-        result = await self.run(op.sandbox_id, Op(0, op.op, op.container_id, args))
+        try:
+            result = await self.run(op.sandbox_id, Op(0, op.op, op.container_id, args))
+            if result.ok and op.op == "kill_container" and op.container_id:
+                return await self._await_exit(sandbox, op.container_id)
+        except asyncio.CancelledError:
+            self._console_line(op.sandbox_id, op.container_id, "warning", _cancelled(op, sandbox))
+            self._emit(StateChanged(op.sandbox_id, op.container_id))
+            raise
         if not result.ok:
             raise ConsoleError(result.error or f"{op.op} failed")
+        return None
+
+    def agent_health(self, sandbox_id: str) -> Measure:
+        """The agent's measured health and its evidence (deleted sandboxes too)."""
+        measured = self.agent.health(sandbox_id)
+        sb = self.sandboxes.get(sandbox_id) or self._deleted.get(sandbox_id)
+        if sb is None or measured[0] == "stopped":
+            return measured
+        reason = getattr(sb.agent, "dead_reason", None)
+        if reason:
+            return "dead", reason
+        spawned = getattr(sb.agent, "spawned", None)
+        code = getattr(spawned, "returncode", None)
+        if code is not None:
+            return "dead", f"its agent process exited with status {code}"
+        return measured
 
     # ----------------------------------------------------------------- views
 
@@ -274,14 +344,10 @@ class EngineSource:
             if sid == sb.id and cid not in sb.containers
         ]
         agent = sb.agent
-        if getattr(agent, "dead", False):
-            health = "dead"
-        elif sb.state in ("ready", "running", "paused"):
-            health = "ok"
-        else:
-            health = "unknown"
+        health, evidence = self.agent_health(sb.id)
         facts = [
-            ("agent", getattr(agent, "url", "in-process sim")),
+            ("agent health", evidence),
+            ("agent address", getattr(agent, "url", "in-process sim")),
             ("block driver", sb.config.block_device_driver),
             ("block indexes in use", ", ".join(map(str, sorted(sb.block_index_map))) or "-"),
         ]
@@ -341,6 +407,7 @@ class EngineSource:
             chain,
             error or (chain.kata_verdict if chain is not None else None),
             devices,
+            self.exits.get((sb.id, cid)),
         )
 
     def _rootfs_chains(self) -> dict[str, Chain]:
@@ -360,6 +427,10 @@ class EngineSource:
     # ----------------------------------------------------------------- events
 
     def _on_event(self, e: Event) -> None:
+        if self.agent.apply(e):
+            self._emit(StateChanged(e.sandbox))
+        if e.kind == STATE and e.container and e.fields.get("new") == "running":
+            self.exits.pop((e.sandbox, e.container), None)  # started again: a new process
         fields = {**e.fields, "sandbox": e.sandbox}
         if e.container:
             fields["container"] = e.container
@@ -399,17 +470,59 @@ class EngineSource:
 
     def _agent_dead(self, sandbox_id: str, reason: str) -> None:
         """The console's own conclusion (Kata's runtime says `mark agent dead` and nothing
-        an operator sees): the agent does not answer, its badge turns red."""
-        line = LogLine(
-            self.now(),
-            "console",
-            "error",
-            f"{AGENT_DEAD_CONCLUSION}: {reason}",
-            {"sandbox": sandbox_id, "subsystem": "console"},
-        )
+        an operator sees): the agent does not answer, its badge turns red. Said once per
+        reason: the monitor's watcher and the agent's own death notice often both report it."""
+        if self._concluded.get(sandbox_id) == reason:
+            return
+        self._concluded[sandbox_id] = reason
+        self._console_line(sandbox_id, None, "error", f"{AGENT_DEAD_CONCLUSION}: {reason}")
+        if self.agent.health(sandbox_id)[0] != "stopped":
+            self.agent.dead(sandbox_id, reason)
+        self._emit(StateChanged(sandbox_id))
+
+    def _console_line(self, sandbox_id: str, cid: str | None, level: str, text: str) -> None:
+        """A line of the console's own (not the engine's), scoped to its resource."""
+        fields = {"sandbox": sandbox_id, "subsystem": "console"}
+        if cid:
+            fields["container"] = cid
+        line = LogLine(self.now(), "console", level, text, fields)
         self._history.append(line)
         self._emit(line)
-        self._emit(StateChanged(sandbox_id))
+
+    async def _await_exit(self, sb: Sandbox, cid: str) -> str:
+        """What the shim's wait does after a kill: WaitProcess for the container's process,
+        whose status says how it ended. The engine's state is left as the engine holds it
+        (Kata's shim would stop the container now; the console only does what it showed)."""
+        try:
+            status = await asyncio.wait_for(sb.wait_process(cid, cid), self.kill_wait)
+        except TimeoutError:
+            note = (
+                f"signal sent; no exit within {self.kill_wait:g} s (WaitProcess): the process "
+                "still runs"
+            )
+        except Exception as exc:  # the engine's or the agent's text, as it came
+            note = f"signal sent; WaitProcess failed: {exc}"
+        else:
+            self.exits[(sb.id, cid)] = exit_text(status)
+            note = f"process exited {exit_text(status)} (WaitProcess)"
+        c = sb.containers.get(cid)
+        held = f"the engine holds {cid} {c.state}" if c is not None else f"{cid} is gone"
+        text = f"{note}; {held}"
+        if c is not None and c.state == "running" and (sb.id, cid) in self.exits:
+            text += " (x stops it and releases its devices)"
+        self._console_line(sb.id, cid, "info", f"kill {cid}: {text}")
+        self._emit(StateChanged(sb.id, cid))
+        return text
+
+    def _engine_sandbox(self, sandbox_id: str) -> Sandbox:
+        sb = self.sandboxes.get(sandbox_id) or self._deleted.get(sandbox_id)
+        if sb is None:
+            raise ConsoleError(f"no sandbox {sandbox_id}")
+        return sb
+
+    def _vm_gone(self, sb: Sandbox) -> bool:
+        """Its VM was stopped (the sim hypervisor says so) or its agent went with it."""
+        return sb.id not in self._closers or getattr(sb.hypervisor, "running", True) is False
 
     def _tail(self, sb: Sandbox, cid: str) -> None:
         """Stream the container's stdout from the agent (ReadStdout) into the log."""
@@ -437,3 +550,12 @@ class EngineSource:
         for callback in tuple(self._subscribers):
             with contextlib.suppress(Exception):
                 callback(event)
+
+
+def _cancelled(op: Operation, sb: Sandbox) -> str:
+    c = sb.containers.get(op.container_id) if op.container_id else None
+    state = c.state if c is not None else sb.state
+    return (
+        f"{op.op} {op.target} cancelled by the operator while the engine ran it; "
+        f"the engine now holds {op.container_id or op.sandbox_id} {state or 'not created'}"
+    )

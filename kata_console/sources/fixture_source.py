@@ -21,6 +21,7 @@ from backends.host.snapshot import SnapshotHost
 from kata_console.engine.mounts.chainmodel import ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
 from kata_console.engine.mounts.mounttable import MountTable
+from kata_console.engine.ports import Clock
 from kata_console.sources.model import (
     ConsoleError,
     ContainerView,
@@ -91,7 +92,12 @@ class FixtureSource:
         read_only: bool = False,
         read_only_reason: str = "",
         name: str = "fixture",
+        clock: Clock | None = None,
     ) -> None:
+        """Args:
+        clock: what `now()` reads (default: frozen at the fixture's `clock`, so every
+            frame is the same; a test that lets time pass gives a clock it advances).
+        """
         self.path = Path(path)
         self.name = name
         self.read_only = read_only
@@ -99,6 +105,7 @@ class FixtureSource:
         with open(self.path, encoding="utf-8") as fh:
             data: dict[str, Any] = json.load(fh)
         self._clock = _dt.datetime.fromisoformat(data["clock"])
+        self._ticking = clock
         self._host = SnapshotHost.load(self.path.parent / data["host"])
         self._mountinfo = self._host.read_mountinfo()
         self._sandboxes = self._build(data)
@@ -110,7 +117,7 @@ class FixtureSource:
     # ------------------------------------------------------------------ ConsoleSource
 
     def now(self) -> _dt.datetime:
-        return self._clock
+        return self._ticking.now() if self._ticking is not None else self._clock
 
     async def load(self) -> list[SandboxView]:
         return deepcopy(self._sandboxes)
@@ -133,6 +140,30 @@ class FixtureSource:
         steps = _RPC[op.op]
         return "\n".join(s.format(c=op.container_id, s=op.sandbox_id, n=n) for s in steps)
 
+    def refusal(self, op: Operation) -> str | None:
+        """Why `op` cannot apply (the state tables' own texts), asked before confirming."""
+        sb = next((s for s in self._sandboxes if s.id == op.sandbox_id), None)
+        if sb is None:
+            return f"sandbox {op.sandbox_id} does not exist"
+        if op.container_id is None:
+            allowed, _ = _SANDBOX_TABLE[op.op]
+            if op.op == "start_sandbox" and sb.agent_health == "stopped":
+                return (
+                    "its VM and agent were stopped with it: a stopped sandbox does not start again"
+                )
+            if sb.state not in allowed:
+                return f"sandbox {sb.id} is {sb.state or 'not created'}: cannot {op.op}"
+            return None
+        c = sb.container(op.container_id)
+        if c is None:
+            return f"container {op.container_id} does not exist in {sb.id}"
+        allowed, _ = _CONTAINER_TABLE[op.op]
+        if c.state not in allowed:
+            return f"container {c.id} is {c.state or 'not created'}: cannot {op.op}"
+        if sb.agent_health in ("dead", "stopped") and op.op != "delete_container":
+            return f"agent of {sb.id} is {sb.agent_health}: {op.op} needs the agent"
+        return None
+
     async def run_op(self, op: Operation) -> None:
         self.calls.append(op)
         sb = self._sandbox(op.sandbox_id)
@@ -151,6 +182,7 @@ class FixtureSource:
             for c in sb.containers:
                 if c.state in ("running", "paused", "ready"):
                     self._set_container(sb, c, "stopped")
+            sb.agent_health = "stopped"  # the agent goes with the VM
         if new == "":
             self._sandboxes.remove(sb)
         self._set_sandbox(sb, new)
@@ -159,8 +191,8 @@ class FixtureSource:
         allowed, new = _CONTAINER_TABLE[op.op]
         if c.state not in allowed:
             self._fail(op, f"container {c.id} is {c.state or 'not created'}: cannot {op.op}")
-        if sb.agent_health == "dead" and op.op != "delete_container":
-            self._fail(op, f"agent of {sb.id} is dead: {op.op} needs the agent")
+        if sb.agent_health in ("dead", "stopped") and op.op != "delete_container":
+            self._fail(op, f"agent of {sb.id} is {sb.agent_health}: {op.op} needs the agent")
         if op.op == "create_container" and c.kata_error:
             self._fail(op, c.kata_error)
         if op.op == "delete_container":

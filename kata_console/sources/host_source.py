@@ -141,6 +141,10 @@ class HostSource:
     def describe(self, op: Operation) -> str:
         return f"{op.op} {op.target}"
 
+    def refusal(self, op: Operation) -> str | None:
+        """Asked before confirming: no operation can apply (even with --allow-actions)."""
+        return f"{self.read_only_reason}, and drives no Kata runtime"
+
     async def run_op(self, op: Operation) -> None:
         raise ConsoleError(f"{op.op} refused: {self.read_only_reason}, and drives no Kata runtime")
 

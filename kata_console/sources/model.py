@@ -9,6 +9,7 @@ adapter be swapped without touching a widget.
 from __future__ import annotations
 
 import datetime as _dt
+import signal as _signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
     from kata_console.engine.inspect.facts import NetnsFacts, ProcessFacts, ShimFacts
     from kata_console.engine.mounts.chainmodel import Chain, ChainReport
 
-AgentHealth = Literal["ok", "dead", "unknown"]
+#: measured, never inferred from a state: `ok` the agent's last answer came back, `dead` an RPC
+#: or health check found it unreachable, `stopped` it went with its VM, `unknown` not asked yet
+AgentHealth = Literal["ok", "dead", "stopped", "unknown"]
 
 #: lifecycle operations the console can ask a source to run (the `play` plan vocabulary)
 SANDBOX_OPS = ("create_sandbox", "start_sandbox", "stop_sandbox", "delete_sandbox")
@@ -67,6 +70,9 @@ class ContainerView:
     chain: Chain | None = None
     kata_error: str | None = None
     devices: list[str] = field(default_factory=list)
+    #: how the container's process ended, as the agent's WaitProcess reported it
+    #: (`143 SIGTERM`, `0`); None while it runs or when nobody waited for it
+    exit: str | None = None
 
 
 @dataclass(slots=True)
@@ -198,9 +204,14 @@ class ConsoleSource(Protocol):
         (e.g. `RPC StartContainer{container_id="c1"}`)."""
         ...
 
-    async def run_op(self, op: Operation) -> None:
-        """Run the operation; raise ConsoleError with the engine's text on failure."""
+    async def run_op(self, op: Operation) -> str | None:
+        """Run the operation; raise ConsoleError with the engine's text on failure. May
+        return a note the resource's row alone would not tell (how a killed process ended)."""
         ...
+
+    # Optional: `refusal(op) -> str | None`, why `op` cannot apply to the resource as it is
+    # now (None: it may run). The app asks it before the confirmation, so an operation that
+    # cannot apply is refused with its reason instead of previewing RPCs that would fail.
 
 
 def format_age(created: _dt.datetime | None, now: _dt.datetime) -> str:
@@ -218,6 +229,18 @@ def format_age(created: _dt.datetime | None, now: _dt.datetime) -> str:
         return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours}h" if hours else f"{days}d"
+
+
+def exit_text(status: int) -> str:
+    """A process exit as WaitProcess reports it: `0`, `1`, or `143 SIGTERM` (above 128 the
+    status is 128 + the signal that ended the process, as a shell reports it)."""
+    if status > 128:
+        try:
+            name = _signal.Signals(status - 128).name
+        except ValueError:
+            name = f"signal {status - 128}"
+        return f"{status} {name}"
+    return str(status)
 
 
 def find_container(
