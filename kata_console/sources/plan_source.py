@@ -1,7 +1,7 @@
 """`PlanSource`: a `play` plan run by the engine one step at a time (`--source plan:FILE`).
 
 The plan's sandbox is wired like `play` wires it (`EngineSource.add_sandbox`: a spawned or
-in-process agent, the sim hypervisor, the plan's recorded host), then its ops run in order
+in-process agent, QEMU or the sim hypervisor, the plan's recorded host), then its ops run in order
 in a background task, every one even after one failed. In step mode the engine's `Stepper`
 is held from the start, so the first step waits and a `step.held` event says exactly what
 it is; the step-through view releases steps one at a time.
@@ -35,7 +35,12 @@ from kata_console.engine.lifecycle.runner import OpResult
 from kata_console.engine.ports import Clock
 from kata_console.sources.engine_source import EngineSource
 from kata_console.sources.model import LogLine, SandboxView
-from kata_console.wiring import WiringError, make_host_view, make_hypervisor
+from kata_console.wiring import (
+    WiringError,
+    make_host_view,
+    make_hypervisor,
+    resolve_hypervisor,
+)
 
 #: the plan task ended (fields: aborted, error)
 PLAN_END = "plan.end"
@@ -197,7 +202,10 @@ class PlanSource(EngineSource):
         spec = self.plan.sandbox
         try:
             host = make_host_view(spec.host)
-            make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver)
+            # built once and dropped (nothing is started or created): an unusable block
+            # driver is refused here, before the first step is shown
+            kind, _ = resolve_hypervisor(spec.hypervisor)
+            make_hypervisor(kind, block_driver=spec.block_device_driver, run_dir=self.path.parent)
         except WiringError as exc:
             raise PlanError(f"{self.path}: {exc}") from None
         if spec.agent not in ("sim", "spawn") and not spec.agent.startswith("unix://"):
