@@ -129,6 +129,9 @@ async def test_three_layers_are_three_read_only_scsi_disks_shared_once_and_unplu
         ("0:1", True),
         ("0:2", True),
     ]
+    seen = len(qsb.events)
+    assert await qsb.vm.query_block(quiet=True) == blocks  # the console's look: the same
+    assert len(qsb.events) == seen  # ... and no step, no log line
     by_file = {b["file"]: b for b in blocks}
     assert sorted(by_file) == sorted(str(snaps / f"{i}/layer.erofs") for i in (1, 2, 3))
     # the second container shares layer 1: one disk, two references

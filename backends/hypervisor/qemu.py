@@ -243,11 +243,13 @@ class QemuHypervisor:
         out.append(("plugged drives", str(len(self.plugged))))
         return out
 
-    async def query_block(self) -> list[dict[str, Any]]:
+    async def query_block(self, *, quiet: bool = False) -> list[dict[str, Any]]:
         """QEMU's own list of block nodes with their guest addresses: what the console puts
-        next to the engine's device table, so a device only one side knows stands out."""
+        next to the engine's device table, so a device only one side knows stands out.
+        `quiet`: the console's own periodic look, kept out of the steps and the log."""
+        query = self._silent if quiet else self._query
         out = []
-        for b in await self._query("query-block") or ():
+        for b in await query("query-block") or ():
             inserted = b.get("inserted") or {}
             qdev = _qdev_id(str(b.get("qdev") or ""))
             row = {
@@ -259,28 +261,27 @@ class QemuHypervisor:
             }
             if qdev and self.block_driver == VIRTIO_SCSI:
                 path = f"/machine/peripheral/{qdev}"
-                sid = await self._query("qom-get", {"path": path, "property": "scsi-id"})
-                lun = await self._query("qom-get", {"path": path, "property": "lun"})
+                sid = await query("qom-get", {"path": path, "property": "scsi-id"})
+                lun = await query("qom-get", {"path": path, "property": "lun"})
                 row["address"] = f"{sid}:{lun}"
             elif qdev:
-                row["address"] = await self._pci_path(qdev)
+                row["address"] = await self._pci_path(qdev, query)
             out.append(row)
         return out
 
-    async def _pci_path(self, qdev: str) -> str:
+    async def _pci_path(self, qdev: str, query: Any = None) -> str:
         """Where QEMU placed a PCI device, read back over QOM as Kata's `qomGetSlot` does:
         its bus's bridge slot, then its own slot (a devfn's upper five bits)."""
+        query = query or self._query
         dev = f"/machine/peripheral/{qdev}"
-        bus = str(await self._query("qom-get", {"path": dev, "property": "parent_bus"}))
+        bus = str(await query("qom-get", {"path": dev, "property": "parent_bus"}))
         bridge = _qdev_id(bus)  # /machine/peripheral/rp0/rp0 -> rp0
         if bridge == bus:
             return ""  # on pcie.0 itself: not behind a bridge
         slot = int(
-            await self._query(
-                "qom-get", {"path": f"/machine/peripheral/{bridge}", "property": "addr"}
-            )
+            await query("qom-get", {"path": f"/machine/peripheral/{bridge}", "property": "addr"})
         )
-        own = int(await self._query("qom-get", {"path": dev, "property": "addr"}))
+        own = int(await query("qom-get", {"path": dev, "property": "addr"}))
         return f"{slot >> 3:02x}/{own >> 3:02x}"
 
     # ------------------------------------------------------------------ QMP
@@ -288,6 +289,9 @@ class QemuHypervisor:
     async def _query(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
         """A read-only command: an event and a log line, not a step to stop at."""
         return await self._command(cmd, args, gate=False)
+
+    async def _silent(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
+        return await self.process.execute(cmd, args)
 
     async def _command(self, cmd: str, args: dict[str, Any] | None, *, gate: bool = True) -> Any:
         text = f"QMP {cmd}" + (f" {json.dumps(args, separators=(',', ':'))}" if args else "")
