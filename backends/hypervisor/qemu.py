@@ -299,7 +299,7 @@ class QemuHypervisor:
             reply = await self.process.execute(cmd, args)
             if step is not None:
                 step.result = json.dumps(reply, separators=(",", ":"))
-        self._log("debug", f"QMP {cmd} returned", reply=json.dumps(reply, separators=(",", ":")))
+        self._log("debug", f"QMP {cmd} returned {json.dumps(reply, separators=(',', ':'))}")
         return reply
 
     async def _device_del(self, dev_id: str) -> None:

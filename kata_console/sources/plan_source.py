@@ -71,6 +71,8 @@ class StepRow:
     status: str
     error: str | None = None
     rollback: bool = False
+    #: what the step's peer answered (a QMP command's reply), when the engine has it
+    result: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,7 +83,7 @@ class PlanProgress:
     steps: list[StepRow] = field(default_factory=list)
     #: the step waiting at the gate (text exactly as the engine describes it)
     held: Event | None = None
-    #: the step that began and has not ended
+    #: the innermost step that began and has not ended
     running: Event | None = None
     #: index of the op being run
     current: int | None = None
@@ -95,6 +97,9 @@ class PlanProgress:
     #: bumped on every event that changed something
     version: int = 0
     _failed_in_op: bool = False
+    #: steps begun and not ended, by step id (they nest: a hot-plug runs its QMP commands,
+    #: and the health monitor's checks run beside a held step)
+    _open: dict[int, Event] = field(default_factory=dict)
 
     @classmethod
     def of(cls, plan: Plan) -> PlanProgress:
@@ -122,9 +127,13 @@ class PlanProgress:
         if e.kind == STEP_HELD:
             self.held = e
         elif e.kind == STEP_BEGIN:
-            self.held, self.running = None, e
+            if self.held is not None and self.held.step == e.step:
+                self.held = None
+            self._open[e.step or 0] = e
+            self.running = e
         elif e.kind == STEP_END:
-            self.running = None
+            self._open.pop(e.step or 0, None)
+            self.running = next(reversed(self._open.values()), None)
             self.steps.append(
                 StepRow(
                     e.step or 0,
@@ -135,6 +144,7 @@ class PlanProgress:
                     e.status or "",
                     e.error,
                     self._failed_in_op,
+                    _result(e),
                 )
             )
             if e.error:
@@ -158,9 +168,11 @@ class PlanProgress:
             if row.status == "ok" and row.op == "delete_container" and row.target:
                 self.container_states[row.target] = "deleted"
             self.held = self.running = None
+            self._open.clear()
         elif e.kind == PLAN_END:
             self.finished, self.current = True, None
             self.held = self.running = None
+            self._open.clear()
             self.aborted = bool(e.fields.get("aborted"))
             self.error = e.error
             for row in self.ops:
@@ -169,6 +181,11 @@ class PlanProgress:
         else:
             return
         self.version += 1
+
+
+def _result(e: Event) -> str | None:
+    result = e.fields.get("result")
+    return None if result is None else str(result)
 
 
 def _sandbox_target(op: Op, plan: Plan) -> str | None:
