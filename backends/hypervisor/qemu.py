@@ -231,13 +231,13 @@ class QemuHypervisor:
                         self._ports[drive_id] = int(bid[len(A.ROOT_PORT_PREFIX) :])
 
     def facts(self) -> Sequence[tuple[str, str]]:
+        """The VM as the sandbox view shows it: QEMU's own status word (`prelaunch`: it was
+        started with -S and no guest kernel runs), its pid and QMP socket."""
         state = self.status if self.exit_reason is None else f"exited ({self.exit_reason})"
-        out = [
-            ("hypervisor", f"QEMU {self.version or '?'}"),
-            ("vm", f"{state}; guest: simulated agent"),
-        ]
+        version = self.version.split()[0] if self.version else "?"
+        out = [("vm", f"{state}, QEMU {version}; guest: simulated agent")]
         if self.pid is not None:
-            out += [("pid", str(self.pid)), ("qmp", str(self.qmp_socket))]
+            out += [("vm pid", str(self.pid)), ("qmp", str(self.qmp_socket))]
         if self.accel:
             out += [("machine", f"{self.config.machine}, accel {self.accel}")]
         out.append(("plugged drives", str(len(self.plugged))))

@@ -52,6 +52,7 @@ from kata_console.sources.model import (
     Unsubscribe,
 )
 from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
+from kata_console.sources.vm_view import vm_view
 from kata_console.wiring import make_agent, make_hypervisor, resolve_hypervisor
 
 #: what each console operation asks of the engine first (the confirmation text)
@@ -249,7 +250,10 @@ class EngineSource:
 
     async def load(self) -> list[SandboxView]:
         chains = self._rootfs_chains()
-        return [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
+        views = [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
+        for view in views:
+            await vm_view(self.sandboxes[view.id], view)
+        return views
 
     async def chains(self) -> ChainReport:
         if self.host is None:
