@@ -222,6 +222,7 @@ class KataConsole(App[None]):
             return
         for screen in self.screen_stack:
             if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+                screen.show_markers()
                 screen.show_sandboxes(self.sandboxes)
 
     # ------------------------------------------------------------------ logs

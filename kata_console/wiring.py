@@ -5,9 +5,11 @@ the engine never imports a backend, and the CLI and console never construct one.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from kata_console.engine.lifecycle.events import EventBus
 from kata_console.engine.lifecycle.sim import (
     DEFAULT_CHECK_TIMEOUT,
     DEFAULT_CREATE_CONTAINER_TIMEOUT,
@@ -15,7 +17,7 @@ from kata_console.engine.lifecycle.sim import (
     SimAgent,
     SimHypervisor,
 )
-from kata_console.engine.ports import Agent, HostView, Hypervisor
+from kata_console.engine.ports import Agent, HostView, Hypervisor, HypervisorError
 
 AgentCloser = Callable[[], Awaitable[None]]
 
@@ -90,10 +92,49 @@ async def make_agent(
     raise WiringError(f'unknown agent {spec!r}: expected "spawn", "sim" or "unix:///PATH"')
 
 
-def make_hypervisor(spec: str, *, block_driver: str = "virtio-scsi") -> Hypervisor:
+#: a plan's or the demo's `hypervisor`: "auto" is QEMU when its binary is here, else "sim"
+HYPERVISORS = ("auto", "qemu", "sim")
+QEMU_BINARY = "qemu-system-x86_64"
+
+
+def resolve_hypervisor(spec: str) -> tuple[str, str]:
+    """The hypervisor `spec` means on this machine, and a note to show when "auto" had to
+    fall back to the simulator (else "")."""
+    if spec != "auto":
+        return spec, ""
+    if shutil.which(QEMU_BINARY) is not None:
+        return "qemu", ""
+    return "sim", f"no {QEMU_BINARY} on this machine: the VM is simulated in-process"
+
+
+def make_hypervisor(
+    spec: str,
+    *,
+    block_driver: str = "virtio-scsi",
+    run_dir: Path | None = None,
+    bus: EventBus | None = None,
+    recorded_host: bool = False,
+) -> Hypervisor:
+    """`"sim"`: the in-process double. `"qemu"`: a real QEMU whose QMP socket, pidfile and
+    log live in `run_dir` (like Kata's `/run/vc/vm/<id>`); `bus` shows its QMP commands as
+    steps; with a `recorded_host` its layers are stand-in images made in `run_dir` (the
+    recorded files are not on this machine). `"auto"` must be resolved first
+    (`resolve_hypervisor`)."""
     if spec == "sim":
         return SimHypervisor(block_driver=block_driver)
-    raise WiringError(f'unknown hypervisor {spec!r}: only "sim" is available')
+    if spec == "qemu":
+        if run_dir is None:
+            raise WiringError("the QEMU hypervisor needs a run directory")
+        from backends.hypervisor.qemu import QemuHypervisor
+        from backends.hypervisor.standins import StandInLayers
+
+        stand_ins = StandInLayers(Path(run_dir) / "layers") if recorded_host else None
+        try:
+            return QemuHypervisor(run_dir, block_driver=block_driver, bus=bus, stand_ins=stand_ins)
+        except HypervisorError as exc:
+            raise WiringError(str(exc)) from None
+    known = ", ".join(f'"{h}"' for h in HYPERVISORS)
+    raise WiringError(f"unknown hypervisor {spec!r}: one of {known}")
 
 
 def make_host_view(spec: str) -> HostView:

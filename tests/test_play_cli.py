@@ -49,7 +49,7 @@ def write(tmp: Path, doc: Any) -> Path:
 
 def test_shared_layer_plan_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, doc = play_json(capsys, PLANS / "shared-erofs-layer.json")
-    assert code == 0 and set(doc) == {"results", "devices"}
+    assert code == 0 and set(doc) == {"results", "devices", "hypervisor"}
     assert all(set(r) == RESULT_KEYS and r["ok"] and r["error"] is None for r in doc["results"])
     assert [r["op"] for r in doc["results"]][:3] == [
         "create_sandbox",

@@ -1,6 +1,7 @@
 """The timeline of finished engine steps: what ran, for which op, how long, and how it
 ended. Error rows are red and carry the engine's error text on a second line; steps that
-ran after a failed step of the same op (Kata's rollback) are marked with `↳`.
+ran after a failed step of the same op (Kata's rollback) are marked with `↳`. A step whose
+peer answered (a QMP command to QEMU) shows the reply on a second line, `⇐ {...}`.
 
 Append-only: steps never change once finished, so an update adds only the new rows. The
 cursor follows the newest row unless the user moved it up to read an older one.
@@ -18,6 +19,8 @@ from textual.widgets import DataTable
 if TYPE_CHECKING:
     from kata_console.sources.plan_source import StepRow
 
+#: a reply longer than this is cut on its line (the log pane has it whole)
+REPLY_WIDTH = 160
 COLUMNS = (("step", "#"), ("op", "op"), ("ms", "ms"), ("result", "result"), ("text", "step"))
 
 
@@ -38,6 +41,9 @@ def step_cells(row: StepRow, show_durations: bool = True) -> tuple[Text, ...]:
     text.append(row.text, style="bold red" if error else "")
     if error:
         text.append(f"\n  ✗ {row.error}", style="red")
+    elif row.result is not None:
+        reply = row.result if len(row.result) <= REPLY_WIDTH else row.result[:REPLY_WIDTH] + "…"
+        text.append(f"\n  ⇐ {reply}", style="dim")
     result = Text(row.status or "-", style="bold red" if error else "green")
     return (
         Text(str(row.step), style=base or "dim"),
@@ -100,7 +106,8 @@ class StepTimeline(DataTable[Text]):
         with self.app.batch_update():
             for row in new:
                 cells = step_cells(row, self.show_durations)
-                self.add_row(*cells, key=str(row.step), height=2 if row.error else 1)
+                tall = row.error is not None or row.result is not None
+                self.add_row(*cells, key=str(row.step), height=2 if tall else 1)
         self._shown = len(steps)
         if follow:  # after the layout has taken the new rows in, or the scroll falls short
             self.call_after_refresh(self.action_follow)

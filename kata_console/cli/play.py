@@ -1,9 +1,11 @@
-"""`kata-console play PLAN.json [--json] [--events] [--state-dir DIR]`: replay a lifecycle plan.
+"""`kata-console play PLAN.json [--json] [--events] [--state-dir DIR] [--keep]`: replay a plan.
 
 Every op runs, even after one failed, and each reports its result and the states it left;
-then the device table shows what is still plugged and referenced. Without `--state-dir`
-the persist files go to a private temporary directory that is removed afterwards (never
-the live `/run/vc/sbs`, which belongs to the Kata shim).
+then the device table shows what is still plugged and referenced, with each device's guest
+address. Without `--state-dir` the persist files go to a private temporary directory that
+is removed afterwards (never the live `/run/vc/sbs`, which belongs to the Kata shim).
+A QEMU VM the plan left running is stopped at the end unless `--keep`; the simulated agent
+always stops with `play` (nothing drives the guest once it has gone).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError, print_json
 from kata_console.cli.fileargs import path_arg
+from kata_console.cli.playvm import print_vm, stop_vm, vm_summary
 from kata_console.engine.errors import EngineError
 from kata_console.engine.ids import RandomIds, SeededIds
 from kata_console.engine.lifecycle.events import LOG, STEP_BEGIN, Event, EventBus
@@ -26,7 +29,13 @@ from kata_console.engine.lifecycle.runner import OpResult, run_op
 from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
 from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import AgentError
-from kata_console.wiring import WiringError, make_agent, make_host_view, make_hypervisor
+from kata_console.wiring import (
+    WiringError,
+    make_agent,
+    make_host_view,
+    make_hypervisor,
+    resolve_hypervisor,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +54,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--state-dir", type=path_arg, metavar="DIR", help="keep persist.json files under DIR"
     )
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave a QEMU VM the plan left running (needs --state-dir; prints its pid and "
+        "QMP socket)",
+    )
     p.set_defaults(run=run)
 
 
@@ -56,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         plan = load_plan(args.plan)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
+    if args.keep and args.state_dir is None:
+        raise UsageError("--keep needs --state-dir: a temporary one is removed at exit")
     if args.state_dir is not None:
         state_dir = Path(args.state_dir)
         try:  # Path.exists() raises for some errors (a name too long), not only ENOENT
@@ -73,12 +90,23 @@ def run(args: argparse.Namespace) -> int:
 
 async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
     spec = plan.sandbox
+    kind, note = resolve_hypervisor(spec.hypervisor)
+    if note and not args.json:
+        print(f"kata-console play: note: {note}", file=sys.stderr)
+    run_dir = state_dir / ".vm" / spec.id  # like /run/vc/vm/<id>: never a sandbox id
+    bus = EventBus()
     try:
         host = make_host_view(spec.host)
-        hypervisor = make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver)
+        hypervisor = make_hypervisor(
+            kind,
+            block_driver=spec.block_device_driver,
+            run_dir=run_dir,
+            bus=bus,
+            recorded_host=spec.host != "live",
+        )
         agent, close = await make_agent(
             spec.agent,
-            state_dir / ".vm" / spec.id,  # like /run/vc/vm/<id>: never a sandbox id
+            run_dir,
             create_container_timeout=spec.create_container_timeout,
             dial_timeout=spec.dial_timeout,
             faults=spec.agent_faults,
@@ -91,13 +119,12 @@ async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--state-dir {state_dir}: {exc.strerror or exc}") from None
     events: list[Event] = []
-    bus = EventBus()
     if args.events:
         bus.subscribe(events.append if args.json else _print_event)
     ids = SeededIds(spec.seed) if spec.seed is not None else RandomIds()
     config = SandboxConfig(
         spec.id,
-        hypervisor_type=spec.hypervisor,
+        hypervisor_type=kind,
         block_device_driver=spec.block_device_driver,
         disable_block_device_use=spec.disable_block_device_use,
     )
@@ -112,18 +139,26 @@ async def _play(plan: Plan, state_dir: Path, args: argparse.Namespace) -> int:
             bus=bus,
         )
         results = [await run_op(sandbox, op) for op in plan.ops]
+        rows = [r.to_dict() for r in sandbox.device_rows()]
+        vm = await vm_summary(hypervisor, note, keep=args.keep)
     except EngineError as exc:
         raise UsageError(str(exc)) from None
     finally:
+        if not args.keep:
+            await stop_vm(hypervisor)
         await close()
-    rows = [r.to_dict() for r in sandbox.device_rows()]
     if args.json:
-        out: dict[str, Any] = {"results": [r.to_dict() for r in results], "devices": rows}
+        out: dict[str, Any] = {
+            "results": [r.to_dict() for r in results],
+            "devices": rows,
+            "hypervisor": vm,
+        }
         if args.events:
             out["events"] = [e.to_dict() for e in events]
         print_json(out, indent=2)
     else:
         _print_human(results, rows)
+        print_vm(vm)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 

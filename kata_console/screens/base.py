@@ -87,6 +87,7 @@ class ConsoleScreen(Screen[None]):
         source = self.kc.source
         crumb.source, crumb.demo = source.name, source.demo
         crumb.read_only = self.kc.actions_refused
+        self.show_markers()
         self.query_one(StatusLine).notice = self.kc.standing_notice()
         self.show_sandboxes(self.kc.sandboxes)
 
@@ -94,6 +95,12 @@ class ConsoleScreen(Screen[None]):
         self.show_sandboxes(self.kc.sandboxes)
 
     # ------------------------------------------------------------------ for subclasses
+
+    def show_markers(self) -> None:
+        """What runs the VMs and guests can change as sandboxes start (a QEMU's version is
+        known once it runs): the breadcrumb follows it after every reload."""
+        marker = getattr(self.kc.source, "vm_marker", None)
+        self.query_one(Breadcrumb).marker = marker() if callable(marker) else ("", "")
 
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         """The app has a fresh picture: update this view (called after every reload)."""

@@ -23,6 +23,7 @@ from kata_console.engine.lifecycle.events import Stepper
 from kata_console.engine.lifecycle.plan import Plan, parse_plan
 from kata_console.sources.engine_source import EngineSource
 from kata_console.sources.model import LogLine, SandboxView
+from kata_console.wiring import resolve_hypervisor
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = REPO / "fixtures" / "scenarios" / "demo.json"
@@ -38,7 +39,9 @@ class DemoSource(EngineSource):
         state_dir: Path | None = None,
         stepper: Stepper | None = None,
         health_interval: float = 5.0,
+        hypervisor: str | None = None,
     ) -> None:
+        """`hypervisor` overrides the scenario's (`auto`: QEMU when it is installed)."""
         data = json.loads(scenario.read_text(encoding="utf-8"))
         base = scenario.parent
         super().__init__(
@@ -51,6 +54,9 @@ class DemoSource(EngineSource):
         )
         self.description = str(data.get("description", ""))
         self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]
+        for plan in self.plans:
+            if hypervisor is not None:
+                plan.sandbox.hypervisor = hypervisor
         #: the same sandboxes as a node showed them outside the VM (processes, namespaces,
         #: shim sockets): a recording, replayed once, shown next to what the engine runs
         self._node = _node_facts(base / data["node"]) if data.get("node") else {}
@@ -80,6 +86,22 @@ class DemoSource(EngineSource):
             with contextlib.suppress(BaseException):
                 await self._scenario
         await super().close()
+
+    def vm_marker(self) -> tuple[str, str]:
+        """The DEMO marker's account of what is real: the VMs (QEMU, started paused: there
+        is no guest kernel) and the guests (the simulated agent), long and short form."""
+        kinds = {sb.config.hypervisor_type for sb in self.sandboxes.values()}
+        if not kinds:  # nothing started yet: what `auto` will pick
+            kinds = {resolve_hypervisor(p.sandbox.hypervisor)[0] for p in self.plans}
+        if "qemu" in kinds:
+            versions = {
+                str(getattr(sb.hypervisor, "version", "") or "")
+                for sb in self.sandboxes.values()
+                if sb.config.hypervisor_type == "qemu"
+            } - {""}
+            version = f" {versions.pop().split()[0]}" if len(versions) == 1 else ""
+            return f"VM: QEMU{version}, paused; guest: simulated agent", "QEMU paused, sim guest"
+        return "VM: simulated; guest: simulated agent", "sim VM, sim guest"
 
     async def _play(self) -> None:
         # grpc is a large import: take it off the event loop so the first frame is not late.

@@ -2,7 +2,7 @@
 
 Sandboxes here are `kata_console.engine.lifecycle.sandbox.Sandbox` objects wired exactly as `play`
 wires them (`kata_console.wiring`): one simulated guest agent process per sandbox, a sim
-hypervisor, a recorded host for the EROFS layers. Every sandbox shares one `EventBus`, so
+hypervisor or a real QEMU (`auto`: QEMU when installed), a recorded host for the EROFS layers. Every sandbox shares one `EventBus`, so
 one `Stepper` gates every step (the step-through view) and one subscription feeds the log
 pane. Engine events become `LogLine`s and `StateChanged`s; container stdout comes from the
 agent's ReadStdout, which is what a live log pane should show.
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backends.host.snapshot import SnapshotHost
 from kata_console.engine.ids import RandomIds, SeededIds
 from kata_console.engine.lifecycle.container import ContainerConfig
 from kata_console.engine.lifecycle.events import (
@@ -54,7 +55,8 @@ from kata_console.sources.model import (
 )
 from kata_console.sources.refusals import container_refusal, sandbox_refusal
 from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
-from kata_console.wiring import make_agent, make_hypervisor
+from kata_console.sources.vm_view import vm_view
+from kata_console.wiring import make_agent, make_hypervisor, resolve_hypervisor
 
 #: what each console operation asks of the engine first (the confirmation text)
 _PREVIEW = {
@@ -133,6 +135,8 @@ class EngineSource:
         #: sandbox id -> the last reason the console gave for treating its agent as dead
         self._concluded: dict[str, str] = {}
         self.kill_wait = KILL_WAIT
+        #: a recording's layer files are not on this machine: a QEMU VM gets stand-ins
+        self.host_is_recorded = isinstance(host, SnapshotHost)
         self.bus.subscribe(self._on_event)
 
     # ----------------------------------------------------------------- building
@@ -148,9 +152,23 @@ class EngineSource:
             on_dead=lambda reason: self._agent_dead(spec.id, reason),
         )
         self._closers[spec.id] = close
+        kind, note = resolve_hypervisor(spec.hypervisor)
+        if note:
+            self._note(spec.id, note)
+        try:
+            hypervisor = make_hypervisor(
+                kind,
+                block_driver=spec.block_device_driver,
+                run_dir=self.state_dir / "vm" / spec.id,
+                bus=self.bus,
+                recorded_host=self.host_is_recorded,
+            )
+        except Exception:
+            await self._closers.pop(spec.id)()
+            raise
         config = SandboxConfig(
             spec.id,
-            hypervisor_type=spec.hypervisor,
+            hypervisor_type=kind,
             block_device_driver=spec.block_device_driver,
             disable_block_device_use=spec.disable_block_device_use,
         )
@@ -158,7 +176,7 @@ class EngineSource:
         sandbox = Sandbox(
             config,
             agent=agent,
-            hypervisor=make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver),
+            hypervisor=hypervisor,
             host=self.host,
             store=self.store,
             ids=ids,
@@ -242,6 +260,10 @@ class EngineSource:
         for sandbox_id in reversed(list(self._closers)):
             with contextlib.suppress(Exception):
                 await self._closers.pop(sandbox_id)()
+        for sandbox in self.sandboxes.values():  # a VM outlives nothing that started it
+            if getattr(sandbox.hypervisor, "running", False):
+                with contextlib.suppress(Exception):
+                    await sandbox.hypervisor.stop_vm()
         if self._tmp is not None:
             self._tmp.cleanup()
 
@@ -252,7 +274,10 @@ class EngineSource:
 
     async def load(self) -> list[SandboxView]:
         chains = self._rootfs_chains()
-        return [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
+        views = [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
+        for view in views:
+            await vm_view(self.sandboxes[view.id], view)
+        return views
 
     async def chains(self) -> ChainReport:
         if self.host is None:
@@ -545,6 +570,17 @@ class EngineSource:
             self._tails.pop((sb.id, cid), None)
 
         self._tails[(sb.id, cid)] = asyncio.get_running_loop().create_task(tail())
+
+    def _note(self, sandbox_id: str, text: str) -> None:
+        line = LogLine(
+            self.now(),
+            "console",
+            "warning",
+            f"sandbox {sandbox_id}: {text}",
+            {"sandbox": sandbox_id},
+        )
+        self._history.append(line)
+        self._emit(line)
 
     def _emit(self, event: SourceEvent) -> None:
         for callback in tuple(self._subscribers):

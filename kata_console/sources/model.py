@@ -55,6 +55,9 @@ class DeviceView:
     #: what the host shows for the same backing file (the erofs mount holding it), when
     #: the source inspects a host; None when it does not
     host_side: str | None = None
+    #: where the VM's hypervisor has this device (QEMU's `query-block`: its guest address,
+    #: or "" when QEMU does not list it); None when the hypervisor cannot be asked
+    vm: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +97,9 @@ class SandboxView:
     network: NetnsFacts | None = None
     shim: ShimFacts | None = None
     errors: list[str] = field(default_factory=list)
+    #: block nodes the VM's hypervisor lists that no engine device accounts for (QEMU's
+    #: `query-block`: node, file, address); None when the hypervisor cannot be asked
+    vm_only: list[dict[str, Any]] | None = None
 
     def container(self, container_id: str) -> ContainerView | None:
         return next((c for c in self.containers if c.id == container_id), None)

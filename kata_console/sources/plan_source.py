@@ -1,7 +1,7 @@
 """`PlanSource`: a `play` plan run by the engine one step at a time (`--source plan:FILE`).
 
 The plan's sandbox is wired like `play` wires it (`EngineSource.add_sandbox`: a spawned or
-in-process agent, the sim hypervisor, the plan's recorded host), then its ops run in order
+in-process agent, QEMU or the sim hypervisor, the plan's recorded host), then its ops run in order
 in a background task, every one even after one failed. In step mode the engine's `Stepper`
 is held from the start, so the first step waits and a `step.held` event says exactly what
 it is; the step-through view releases steps one at a time.
@@ -35,7 +35,12 @@ from kata_console.engine.lifecycle.runner import OpResult
 from kata_console.engine.ports import Clock
 from kata_console.sources.engine_source import EngineSource
 from kata_console.sources.model import LogLine, SandboxView
-from kata_console.wiring import WiringError, make_host_view, make_hypervisor
+from kata_console.wiring import (
+    WiringError,
+    make_host_view,
+    make_hypervisor,
+    resolve_hypervisor,
+)
 
 #: the plan task ended (fields: aborted, error)
 PLAN_END = "plan.end"
@@ -66,6 +71,8 @@ class StepRow:
     status: str
     error: str | None = None
     rollback: bool = False
+    #: what the step's peer answered (a QMP command's reply), when the engine has it
+    result: str | None = None
 
 
 @dataclass(slots=True)
@@ -76,7 +83,7 @@ class PlanProgress:
     steps: list[StepRow] = field(default_factory=list)
     #: the step waiting at the gate (text exactly as the engine describes it)
     held: Event | None = None
-    #: the step that began and has not ended
+    #: the innermost step that began and has not ended
     running: Event | None = None
     #: index of the op being run
     current: int | None = None
@@ -90,6 +97,9 @@ class PlanProgress:
     #: bumped on every event that changed something
     version: int = 0
     _failed_in_op: bool = False
+    #: steps begun and not ended, by step id (they nest: a hot-plug runs its QMP commands,
+    #: and the health monitor's checks run beside a held step)
+    _open: dict[int, Event] = field(default_factory=dict)
 
     @classmethod
     def of(cls, plan: Plan) -> PlanProgress:
@@ -117,9 +127,13 @@ class PlanProgress:
         if e.kind == STEP_HELD:
             self.held = e
         elif e.kind == STEP_BEGIN:
-            self.held, self.running = None, e
+            if self.held is not None and self.held.step == e.step:
+                self.held = None
+            self._open[e.step or 0] = e
+            self.running = e
         elif e.kind == STEP_END:
-            self.running = None
+            self._open.pop(e.step or 0, None)
+            self.running = next(reversed(self._open.values()), None)
             self.steps.append(
                 StepRow(
                     e.step or 0,
@@ -130,6 +144,7 @@ class PlanProgress:
                     e.status or "",
                     e.error,
                     self._failed_in_op,
+                    _result(e),
                 )
             )
             if e.error:
@@ -153,9 +168,11 @@ class PlanProgress:
             if row.status == "ok" and row.op == "delete_container" and row.target:
                 self.container_states[row.target] = "deleted"
             self.held = self.running = None
+            self._open.clear()
         elif e.kind == PLAN_END:
             self.finished, self.current = True, None
             self.held = self.running = None
+            self._open.clear()
             self.aborted = bool(e.fields.get("aborted"))
             self.error = e.error
             for row in self.ops:
@@ -164,6 +181,11 @@ class PlanProgress:
         else:
             return
         self.version += 1
+
+
+def _result(e: Event) -> str | None:
+    result = e.fields.get("result")
+    return None if result is None else str(result)
 
 
 def _sandbox_target(op: Op, plan: Plan) -> str | None:
@@ -197,7 +219,10 @@ class PlanSource(EngineSource):
         spec = self.plan.sandbox
         try:
             host = make_host_view(spec.host)
-            make_hypervisor(spec.hypervisor, block_driver=spec.block_device_driver)
+            # built once and dropped (nothing is started or created): an unusable block
+            # driver is refused here, before the first step is shown
+            kind, _ = resolve_hypervisor(spec.hypervisor)
+            make_hypervisor(kind, block_driver=spec.block_device_driver, run_dir=self.path.parent)
         except WiringError as exc:
             raise PlanError(f"{self.path}: {exc}") from None
         if spec.agent not in ("sim", "spawn") and not spec.agent.startswith("unix://"):

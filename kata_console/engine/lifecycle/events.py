@@ -235,7 +235,7 @@ class EventBus:
 class Step:
     """One gated, timed step; exceptions propagate unchanged (the engine decides on force)."""
 
-    __slots__ = ("_bus", "_t0", "container", "description", "gate", "id", "sandbox")
+    __slots__ = ("_bus", "_t0", "container", "description", "gate", "id", "result", "sandbox")
 
     def __init__(
         self,
@@ -252,6 +252,8 @@ class Step:
         self.container = container
         self.id = next(bus._steps)
         self._t0 = 0.0
+        #: what the step got back (a QMP reply), set inside the block; on its end event
+        self.result: str | None = None
 
     async def __aenter__(self) -> Step:
         bus = self._bus
@@ -280,6 +282,7 @@ class Step:
                 step=self.id,
                 duration=duration,
                 status="OK",
+                **({"fields": {"result": self.result}} if self.result is not None else {}),
             )
             return
         status = exc.code if isinstance(exc, AgentError) else type(exc).__name__

@@ -64,6 +64,8 @@ SANDBOX_KEYS = {
 }
 
 
+PLAN_HYPERVISORS = ("auto", "qemu", "sim")
+
 #: a plan's `host` for this machine's own kernel (the default)
 LIVE_HOST = "live"
 
@@ -75,7 +77,8 @@ class PlanError(EngineError):
 @dataclass(slots=True)
 class SandboxSpec:
     id: str
-    hypervisor: str = "sim"
+    #: "auto" (QEMU when its binary is on this machine, else "sim"), "qemu" or "sim"
+    hypervisor: str = "auto"
     #: "spawn" (a simulated agent subprocess per sandbox), "sim" (in-process), "unix:///path"
     agent: str = "spawn"
     block_device_driver: str = "virtio-scsi"
@@ -181,6 +184,11 @@ def parse_plan(doc: Any, base: Path | None = None) -> Plan:
     for key in ("hypervisor", "agent", "block_device_driver"):
         if key in sb:
             setattr(spec, key, _type(sb[key], str, "sandbox", key))
+    if spec.hypervisor not in PLAN_HYPERVISORS:
+        known = ", ".join(f'"{h}"' for h in PLAN_HYPERVISORS)
+        raise PlanError(
+            f"sandbox: unknown hypervisor {json.dumps(spec.hypervisor)}: one of {known}"
+        )
     if spec.block_device_driver not in (*SUPPORTED_BLOCK_DRIVERS, ""):  # Go's config loader
         raise PlanError(f"sandbox: {INVALID_BLOCK_DRIVER % spec.block_device_driver}")
     spec.block_device_driver = spec.block_device_driver or "virtio-scsi"

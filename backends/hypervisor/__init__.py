@@ -1,0 +1,1 @@
+"""Hypervisor backends: implementations of the engine's `Hypervisor` port (QEMU over QMP)."""

@@ -1,0 +1,77 @@
+"""The sandbox view puts QEMU's own `query-block` beside the engine's device table: each
+plugged device carries the address QEMU has it at, and a device QEMU lost (or a node it
+holds that no device accounts for) stands out. The changes behind the engine's back are
+made over QMP on the real VM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from backends.hypervisor.qemu import QemuHypervisor
+from kata_console.sources.plan_source import PlanSource
+
+PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("qemu-system-x86_64") is None,
+    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
+)
+
+
+async def test_query_block_is_matched_to_the_device_table(tmp_path: Path) -> None:
+    doc = json.loads((PLANS / "shared-erofs-layer-recorded-host.json").read_text())
+    doc["sandbox"].update(hypervisor="qemu", block_device_driver="virtio-scsi")
+    doc["sandbox"]["host"] = str(PLANS.parent / "hosts" / "demo.json")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    source = PlanSource(plan, step=False)
+    try:
+        await source.load()
+        await source.wait()
+        sb = source.sandboxes["demo-recorded"]
+        vm = sb.hypervisor
+        assert isinstance(vm, QemuHypervisor)
+        (view,) = await source.load()
+        assert sorted(d.vm or "-" for d in view.devices) == ["0:0", "0:1"]
+        assert [d.address for d in view.devices] == [d.vm for d in view.devices]
+        assert view.vm_only == []
+        facts = dict(view.facts)
+        assert facts["vm pid"] == str(vm.pid) and facts["vm"].startswith("prelaunch, QEMU ")
+        # behind the engine's back: QEMU loses one device and gains a node of its own
+        lost = view.devices[0]
+        drive = sb.devices.devices[lost.id].drive
+        assert drive is not None
+        await vm._device_del(f"virtio-{drive.id}")  # device_del and its DEVICE_DELETED
+        await vm.process.execute("blockdev-del", {"node-name": drive.id})
+        spare = tmp_path / "spare.img"
+        spare.write_bytes(bytes(4096))
+        await vm.process.execute(
+            "blockdev-add",
+            {
+                "driver": "raw",
+                "node-name": "stray",
+                "file": {"driver": "file", "filename": str(spare)},
+            },
+        )
+        await vm.process.execute(
+            "device_add",
+            {
+                "driver": "scsi-hd",
+                "id": "stray-disk",
+                "drive": "stray",
+                "bus": "scsi0.0",
+                "scsi-id": 0,
+                "lun": 9,
+            },
+        )
+        (view,) = await source.load()
+        by_id = {d.id: d for d in view.devices}
+        assert by_id[lost.id].vm == "" and by_id[lost.id].attach_count >= 1  # engine: plugged
+        assert [(b["node"], b["address"]) for b in view.vm_only or []] == [("stray", "0:9")]
+    finally:
+        await source.close()
+    assert not vm.running
