@@ -48,6 +48,12 @@ async def test_the_demo_runs_each_sandbox_on_a_paused_qemu_and_says_so() -> None
         assert len(blocks) == 2 and all(b["read_only"] for b in blocks)  # web and api share 2
         assert vms["sb-web"].running and vms["sb-batch"].running
         assert not vms["sb-legacy"].running  # the scenario stopped that sandbox
+        web = app.sandbox("sb-web")
+        assert web is not None
+        vmm = [p for p in web.processes if p.role == "vmm"]
+        assert [p.pid for p in vmm] == [vms["sb-web"].pid]  # the real QEMU, not the recorded
+        assert vmm[0].rss and vmm[0].rss > 1 << 20 and "sandbox-sb-web" in vmm[0].cmdline
+        assert dict(web.facts)["vm pid"] == str(vms["sb-web"].pid)
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.3)
         narrow = str(app.screen.query_one("Breadcrumb").render())

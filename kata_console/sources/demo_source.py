@@ -16,8 +16,10 @@ import contextlib
 import importlib
 import json
 from pathlib import Path
+from typing import Any
 
 from backends.host.snapshot import SnapshotHost
+from kata_console.engine.inspect.facts import ProcessFacts
 from kata_console.engine.inspect.report import SandboxReport
 from kata_console.engine.lifecycle.events import Stepper
 from kata_console.engine.lifecycle.plan import Plan, parse_plan
@@ -61,17 +63,45 @@ class DemoSource(EngineSource):
         #: shim sockets): a recording, replayed once, shown next to what the engine runs
         self._node = _node_facts(base / data["node"]) if data.get("node") else {}
         self._scenario: asyncio.Task[None] | None = None
+        self._processes: Any = None  # a psutil scanner, made when a QEMU first runs
 
     async def load(self) -> list[SandboxView]:
         if self._scenario is None:
             self._scenario = asyncio.get_running_loop().create_task(self._play())
         views = await super().load()
+        live = await self._live_vms()
         for view in views:
             recorded = self._node.get(view.id)
             if recorded is not None:
                 view.processes = list(recorded.processes)
                 view.network, view.shim = recorded.network, recorded.shim
+            vm = live.get(view.id)
+            if vm is not None:  # the real QEMU, not the recorded node's
+                rows = view.processes
+                at = next((i for i, p in enumerate(rows) if p.role == "vmm"), len(rows))
+                view.processes = [*rows[:at], vm, *(p for p in rows[at:] if p.role != "vmm")]
         return views
+
+    async def _live_vms(self) -> dict[str, ProcessFacts]:
+        """Each sandbox's running QEMU as psutil describes it (sandbox id -> facts), found
+        by the same scan the host inspection uses and kept only when it is this demo's."""
+        pids = {
+            sb.id: sb.hypervisor.pid
+            for sb in self.sandboxes.values()
+            if getattr(sb.hypervisor, "running", False) and getattr(sb.hypervisor, "pid", None)
+        }
+        if not pids:
+            return {}
+        if self._processes is None:
+            from backends.discovery.processes import PsutilProcesses
+
+            self._processes = PsutilProcesses()
+        try:
+            found = await asyncio.to_thread(self._processes.scan)
+        except Exception:  # the recorded rows stay; the VM's own facts are in the view
+            return {}
+        by_pid = {p.pid: p for p in found if p.role == "vmm"}
+        return {sid: by_pid[pid] for sid, pid in pids.items() if pid in by_pid}
 
     async def ready(self) -> None:
         """Wait until the whole scenario has been played (tests, benchmarks)."""
