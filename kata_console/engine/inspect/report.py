@@ -97,6 +97,9 @@ class HostReport:
     host: HostFacts
     sandboxes: list[SandboxReport]
     warnings: list[str] = field(default_factory=list)
+    #: Kata processes whose sandbox has no state directory (named in `warnings` too;
+    #: kept as facts for `doctor`, not part of `inspect`'s JSON)
+    unclaimed: list[ProcessFacts] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,10 +135,12 @@ def inspect_host(
     tables: dict[str, ChainReport] = {}  # one resolution per distinct mount table
     sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics, tables) for d in dirs]
     known = {d.sandbox_id for d in dirs}
+    unclaimed: list[ProcessFacts] = []
     for sid in sorted(set(by_sandbox) - known):
         roles = ", ".join(sorted({p.role for p in by_sandbox[sid]}))
         warnings.append(f"sandbox {sid}: {roles} running but no state directory")
-    return HostReport(ports.info.host_facts(), sandboxes, warnings)
+        unclaimed.extend(by_sandbox[sid])
+    return HostReport(ports.info.host_facts(), sandboxes, warnings, unclaimed)
 
 
 def _sandbox(
