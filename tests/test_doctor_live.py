@@ -154,9 +154,10 @@ def test_a_torn_persist_json(vc: Path, capsys: pytest.CaptureFixture[str]) -> No
     (f,) = _find(doc, "persist-unreadable", sandbox=GO_SID)
     (evidence,) = f["evidence"]
     assert f["container"] is None and evidence.startswith(f"{sdir}/persist.json: ")
-    assert "Unterminated string" in evidence and f["title"] == "persist.json " + evidence.split(
-        ": ", 1
-    )[1]
+    assert (
+        "Unterminated string" in evidence
+        and f["title"] == "persist.json " + evidence.split(": ", 1)[1]
+    )
 
 
 @pytest.fixture
