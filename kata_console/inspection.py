@@ -106,7 +106,7 @@ def host_extras(insp: Inspection, report: HostReport) -> HostExtras:
         if insp.recorded_extras is None:
             return HostExtras(recorded=False)
         extras = HostExtras.from_dict(insp.recorded_extras)
-        extras.host_chains = host_chains(insp.ports.files, [])
+        extras.host_chains = host_chains(insp.ports.files, [], report.tables)
         return extras
     devices = [d["host_path"] for s in report.sandboxes for d in s.devices if d.get("host_path")]
     netns = [
@@ -120,6 +120,7 @@ def host_extras(insp: Inspection, report: HostReport) -> HostExtras:
         devices,
         netns,
         wait=lambda: time.sleep(COUNTER_INTERVAL),
+        resolved=report.tables,
     )
     if insp.recorder is not None:
         insp.extras_to_save = extras.to_dict()

@@ -134,6 +134,10 @@ def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
             raise SchemaError(f'{_key("mountinfo", key)}: a key is "self" or a process id')
         if isinstance(text, dict) and "errno" in text:
             _errno_answer(text, _key("mountinfo", key))  # a table that could not be read
+        elif isinstance(text, dict) and set(text) == {"same_as"}:
+            # a shim in the host's mount namespace: its table is another key's, stored once
+            if not isinstance(mountinfo.get(text["same_as"]), str):
+                raise SchemaError(f"{_key('mountinfo', key)}.same_as: must name a recorded table")
         else:
             _string(text, _key("mountinfo", key))
     calls = _object(doc.get("calls", {}), "calls")

@@ -197,10 +197,16 @@ def cgroup_sandbox_id(path: str) -> str:
     return name.removeprefix(KATA_CGROUP_PREFIX).removesuffix(".scope").removesuffix(".slice")
 
 
-def host_chains(files: HostView, errors: list[str]) -> ChainReport | None:
-    """The host mount table's chains: erofs mounts and loops that no sandbox names."""
+def host_chains(
+    files: HostView, errors: list[str], resolved: dict[str, ChainReport] | None = None
+) -> ChainReport | None:
+    """The host mount table's chains: erofs mounts and loops that no sandbox names.
+    `resolved` are the tables inspect already resolved (shims in the host's namespace)."""
     try:
-        return resolve_chains(MountTable(files.read_mountinfo(None)), files)
+        text = files.read_mountinfo(None)
+        if resolved is not None and text in resolved:
+            return resolved[text]
+        return resolve_chains(MountTable(text), files)
     except OSError as exc:
         errors.append(f"host mount table: {_why(exc)}")
     except MountTableError as exc:
@@ -216,6 +222,7 @@ def gather_extras(
     *,
     wait: Callable[[], None] | None = None,
     cgroup_root: str = CGROUP_ROOT,
+    resolved: dict[str, ChainReport] | None = None,
 ) -> HostExtras:
     """Read the extra facts (the first netns read is `inspect`'s; `wait` spaces the second
     one from it so that counters can move)."""
@@ -223,7 +230,7 @@ def gather_extras(
     ex.loops = read_loops(files, ex.errors)
     ex.files = stat_files(files, device_files)
     ex.cgroups = find_kata_cgroups(files, cgroup_root)
-    ex.host_chains = host_chains(files, ex.errors)
+    ex.host_chains = host_chains(files, ex.errors, resolved)
     if netns_paths and wait is not None:
         wait()
     for netns in sorted(set(netns_paths)):
