@@ -137,9 +137,7 @@ def inspect_host(
             by_sandbox.setdefault(p.sandbox_id, []).append(p)
     tables: dict[str, ChainReport] = {}  # one resolution per distinct mount table
     holders: dict[int, dict[str, Any]] = {}  # device_rows' backing-file index per table
-    sandboxes = [
-        _sandbox(ports, d, by_sandbox, processes, metrics, tables, holders) for d in dirs
-    ]
+    sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics, tables, holders) for d in dirs]
     known = {d.sandbox_id for d in dirs}
     unclaimed: list[ProcessFacts] = []
     for sid in sorted(set(by_sandbox) - known):
