@@ -14,6 +14,9 @@ from kata_console.cli import main
 from tests.conftest import REPO
 
 NODE = str(REPO / "fixtures" / "hosts" / "demo-node.json")
+#: recorded by scripts/record-doctor-node from real loops, mounts, processes and namespaces
+BROKEN = str(REPO / "fixtures" / "hosts" / "doctor-node.json")
+SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
 
 
 def _broken(tmp_path: Path) -> str:
@@ -65,7 +68,7 @@ def test_human_output_groups_by_sandbox_without_colour_when_piped(tmp_path: Path
     assert lines[0].startswith("doctor: 1 finding(s)  error 1  warning 0  info 0")
     assert "sandbox sb-web" in lines
     assert any(line.startswith("  ERROR   tap-without-redirect  tap tap0_kata") for line in lines)
-    assert any(line.startswith("      fix:  recreate the pod") for line in lines)
+    assert any(line.startswith("    fix:  recreate the pod") for line in lines)
     assert "\x1b[" not in out.stdout
 
 
@@ -94,3 +97,33 @@ def test_a_recording_with_a_wrong_doctor_fact_is_refused(
     bad.write_text(json.dumps(doc))
     assert main(["doctor", "--snapshot", str(bad)]) == 2
     assert "inspect.doctor.loops[0].name: must be a string" in capsys.readouterr().err
+
+
+def test_a_recorded_broken_node_gives_each_of_its_problems_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["doctor", "--json", "--snapshot", BROKEN]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    got = sorted((f["id"], f["sandbox"], f["device"]) for f in doc["findings"])
+    assert got == sorted(
+        [
+            ("layer-backing-file-gone", None, "/dev/loop2"),
+            ("leftover-erofs-mount", None, None),
+            ("orphan-loop", None, "/dev/loop3"),
+            ("erofs-rootfs-refused", None, "/dev/loop4"),
+            ("shim-socket-unreachable", "sb-batch", None),
+            ("tap-without-redirect", "sb-batch", "tap0_kata"),
+            ("shim-without-sandbox", "sb-gone", None),
+            ("persist-unreadable", "sb-torn", None),
+            ("leftover-cgroup", "sb-old", None),
+        ]
+    )  # healthy sb-web, its layers and sb-batch's shared ones: nothing
+    by_id = {f["id"]: f for f in doc["findings"]}
+    assert by_id["erofs-rootfs-refused"]["kata_error"] == (
+        f"unsupported mount source {SNAP}/4/fsmeta.erofs for {SNAP}/4/fs"
+    )
+    assert by_id["leftover-erofs-mount"]["fix"] == f"umount {SNAP}/12/fs"
+    assert [f["severity"] for f in doc["findings"]][:5] == ["error"] * 5  # worst first
+    assert main(["doctor", "--json", "--snapshot", BROKEN, "--severity", "error"]) == 1
+    errors = json.loads(capsys.readouterr().out)["findings"]
+    assert {f["severity"] for f in errors} == {"error"} and len(errors) == 5

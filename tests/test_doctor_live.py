@@ -156,7 +156,7 @@ def test_a_torn_persist_json(vc: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert f["container"] is None and evidence.startswith(f"{sdir}/persist.json: ")
     assert (
         "Unterminated string" in evidence
-        and f["title"] == "persist.json " + evidence.split(": ", 1)[1]
+        and f["title"] == "persist.json unreadable: " + evidence.split(": ", 1)[1]
     )
 
 
@@ -205,6 +205,10 @@ def test_an_unreachable_shim_socket_while_the_shim_runs(
         (f,) = _find(doc, "shim-socket-unreachable", sandbox=GO_SID)
         assert f["evidence"][0].startswith(f"pid {tree.shim.pid} ")
         assert "refused" in f["evidence"][1]
+        sock_path = sdir / "shim-monitor.sock"
+        assert f["kata_error"] == (
+            f'Get "http://shim/agent-url": dial unix {sock_path}: connect: connection refused'
+        )
         assert _find(doc, "shim-missing", sandbox=GO_SID) == []
         assert _find(doc, "vm-without-shim", sandbox=GO_SID) == []
     finally:

@@ -233,9 +233,14 @@ def test_the_shim_socket_unreachable_while_the_shim_runs(node: HostReport) -> No
     sb = _sb(node, "sb-web")
     assert sb.shim is not None
     sb.shim.reachable = False
-    sb.shim.error = "shim unreachable: connection refused"
+    sb.shim.error = f"shim unreachable: no socket at {sb.shim.socket}"
     (f,) = findings_for(node, _extras())
-    assert f.id == "shim-socket-unreachable" and "connection refused" in f.evidence[1]
+    assert f.id == "shim-socket-unreachable" and "no socket at" in f.evidence[1]
+    assert f.kata_error == (  # kata-runtime's ClientSocketAddress, both paths tried
+        "it fails to stat both /run/vc/sbs/sb-web/shim-monitor.sock and "
+        "/run/kata/sb-web/shim-monitor.sock with error "
+        "stat /run/kata/sb-web/shim-monitor.sock: no such file or directory"
+    )
     sb.shim.error = "not in the recording"  # a replay that never asked: no claim
     assert findings_for(node, _extras()) == []
 

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from kata_console.cli.chainview import _PipeConsole
@@ -43,8 +44,8 @@ def _counts_line(findings: list[Finding], counts: dict[str, Any]) -> Text:
 def print_findings(
     findings: list[Finding], counts: dict[str, Any], console: Console | None = None
 ) -> None:
+    piped = not sys.stdout.isatty() if console is None else console.width >= 10_000
     if console is None:
-        piped = not sys.stdout.isatty()
         console = _PipeConsole(highlight=False, width=10_000 if piped else None)
     console.print(_counts_line(findings, counts))
     if counts.get("rules_skipped"):
@@ -58,17 +59,52 @@ def print_findings(
     for sandbox, items in groups(findings):
         console.print(Text(f"\nsandbox {sandbox}" if sandbox != HOST else f"\n{HOST}", "bold"))
         for f in items:
-            head = Text("  ")
-            head.append(f"{f.severity.upper():<7}", style=STYLE.get(f.severity, ""))
-            head.append(f" {f.id}  ", style="bold")
-            head.append(f.title)
-            where = [x for x in (f.container and f"container {f.container}", f.device) if x]
-            if where:
-                head.append(f"  [{', '.join(where)}]", style="dim")
-            console.print(head)
-            for e in f.evidence:
-                console.print(Text(f"      read: {e}"))
-            if f.kata_error:
-                console.print(Text(f"      kata: {f.kata_error}", style="magenta"))
-            if f.fix:
-                console.print(Text(f"      fix:  {f.fix}", style="green"))
+            if piped:  # nothing wraps: plain lines, no column padding at their ends
+                for line in _lines(f):
+                    console.print(line)
+            else:
+                console.print(_finding(f))
+
+
+def _head(f: Finding) -> Text:
+    head = Text(f.id, style="bold")
+    head.append(f"  {f.title}", style="")
+    where = [x for x in (f.container and f"container {f.container}", f.device) if x]
+    if where:
+        head.append(f"  [{', '.join(where)}]", style="dim")
+    return head
+
+
+def _rows(f: Finding) -> list[tuple[str, str, str]]:
+    rows = [("read:", e, "") for e in f.evidence]
+    if f.kata_error:
+        rows.append(("kata:", f.kata_error, "magenta"))
+    if f.fix:
+        rows.append(("fix:", f.fix, "green"))
+    return rows
+
+
+def _lines(f: Finding) -> list[Text]:
+    first = Text("  ")
+    first.append(f"{f.severity.upper():<7}", style=STYLE.get(f.severity, ""))
+    first.append(" ")
+    first.append_text(_head(f))
+    out = [first]
+    for label, text, style in _rows(f):
+        line = Text(f"    {label:<5} ", style="dim")
+        line.append(text, style=style)
+        out.append(line)
+    return out
+
+
+def _finding(f: Finding) -> Table:
+    """One finding as a grid, so that a line wrapped on a narrow terminal stays in its
+    column instead of running back to the margin."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1)
+    grid.add_column(width=7, no_wrap=True)
+    grid.add_column()
+    grid.add_row("", Text(f.severity.upper(), style=STYLE.get(f.severity, "")), _head(f))
+    for label, text, style in _rows(f):
+        grid.add_row("", Text(f"  {label}", style="dim"), Text(text, style=style))
+    return grid

@@ -26,7 +26,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield Finding(
                 ID,
                 ERROR,
-                f"persist.json {why}",
+                f"persist.json unreadable: {why}",
                 sandbox=sb.id,
                 container=rel or None,
                 evidence=[f"{path}/{PERSIST_FILE}: {why}"],
