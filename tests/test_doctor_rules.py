@@ -266,3 +266,19 @@ def test_findings_sort_worst_first_and_count_by_severity(node: HostReport) -> No
     assert [f.severity for f in found] == ["error", "warning"]
     assert severity_counts(found) == {"error": 1, "warning": 1, "info": 0}
     assert at_least("error", "warning") and not at_least("info", "warning")
+
+
+def test_a_device_file_that_is_another_inode_than_the_mount_holds(node: HostReport) -> None:
+    chains = host_chains(SnapshotHost.load(CHAINS), [])
+    path = f"{SNAP}/1/layer.erofs"  # demo.json: file-backed erofs mounts of inode 2163666
+    same = {path: FileFacts(path, dev=0xFE00, ino=2163666)}
+    found = findings_for(node, _extras(files=same, host_chains=chains))
+    assert "device-file-gone" not in _ids(found)
+    other = {path: FileFacts(path, dev=0xFE00, ino=999)}  # re-created under the same name
+    found = findings_for(node, _extras(files=other, host_chains=chains))
+    gone = [f for f in found if f.id == "device-file-gone"]
+    assert {(f.sandbox, f.device) for f in gone} == {
+        (sid, "3f6c1d2e8a9b0c47") for sid in ("sb-batch", "sb-legacy", "sb-web")
+    }
+    assert gone[0].title == "the device's BlockDrive.File is not the file the erofs mount holds"
+    assert f"stat {path}: inode 999" in gone[0].evidence

@@ -41,7 +41,6 @@ def check(ctx: Context) -> Iterator[Finding]:
                     sandbox=sb.id,
                     device=dev["id"],
                     evidence=[where, f"stat {path}: {fact.error}"],
-                    kata_error=f"stat {path}: {fact.error}",
                     fix=FIX,
                 )
                 continue
