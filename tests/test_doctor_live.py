@@ -2,12 +2,14 @@
 stand-in Kata processes with Kata's argv (tests/kataprocs.py), a real network namespace wired
 like Kata's tcfilter model (tests/netlab.py), real unix sockets and a real cgroup directory.
 Each test breaks one thing the way it breaks on a node and checks that doctor names it, with
-the evidence it read; everything is torn down in finalizers. The host's own loops and
+the evidence it read; everything is torn down in finalizers. (Every rule the brief lists as
+real here is here, plus the drop counters: a veth whose peer went down.) The host's own loops and
 mounts may add findings of their own, so each test looks for the finding of what it made.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -246,3 +248,46 @@ def test_a_leftover_cgroup_and_a_recording_that_replays_it(
     _, replay = _doctor(capsys, "--snapshot", str(out))
     assert _find(replay, "leftover-cgroup", sandbox=sid) == [f]  # the cgroup is gone by now
     assert replay["checked"]["host_facts"] is True and replay["checked"]["rules_skipped"] == []
+
+
+@pytest.mark.kernel
+def test_drops_growing_between_the_two_reads(
+    net: NetLab, vc: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pod's veth loses its peer (the CNI side goes down): every frame the sandbox
+    sends out of eth0 is dropped by the veth driver, and the counter moves between
+    inspect's read and doctor's second one."""
+    import threading
+
+    from tests.netlab import in_netns
+
+    _sandbox(vc, net.sandbox_path)
+    _, doc = _doctor(capsys, "--vc-root", str(vc))
+    assert _find(doc, "link-errors-growing") == []  # nothing moves: nothing to say
+    subprocess.run(["ip", "-n", net.cni, "link", "set", "veth0", "down"], check=True)
+
+    def packet_socket() -> socket.socket:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(("eth0", 0))
+        return s
+
+    sock = in_netns(net.sandbox_path, packet_socket)
+    stop = threading.Event()
+    frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"\x00" * 46
+
+    def send() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):  # a full queue is a drop too
+                sock.send(frame)
+            stop.wait(0.01)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        _, doc = _doctor(capsys, "--vc-root", str(vc))
+    finally:
+        stop.set()
+        sender.join()
+        sock.close()
+    (f,) = _find(doc, "link-errors-growing", sandbox=GO_SID, device="eth0")
+    assert "tx_dropped" in f["evidence"][0] and f["severity"] == "warning"
