@@ -291,3 +291,41 @@ def test_drops_growing_between_the_two_reads(
         sock.close()
     (f,) = _find(doc, "link-errors-growing", sandbox=GO_SID, device="eth0")
     assert "tx_dropped" in f["evidence"][0] and f["severity"] == "warning"
+
+
+@pytest.mark.kernel
+def test_a_vm_and_a_virtiofsd_whose_shim_died_and_a_gone_namespace(
+    tmp_path: Path, vc: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What a killed shim leaves: its QEMU and virtiofsd running (reparented), the state
+    directory still saying running, the namespace CNI already deleted, the layer files
+    (the sample's) not on this host."""
+    _, qemu_bin = _procs(tmp_path)
+    fsd_bin = kataprocs.install(qemu_bin, tmp_path / "kata-bin", "virtiofsd")
+    _sandbox(vc, "/var/run/netns/cni-gone-doctor-test")
+    shared = f"--shared-dir=/run/kata-containers/shared/sandboxes/{GO_SID}/shared"
+    vm = subprocess.Popen([str(qemu_bin), "-name", f"sandbox-{GO_SID}"], process_group=0)
+    fsd = subprocess.Popen([str(fsd_bin), shared, "--fd=3"], process_group=0)
+    try:
+        kataprocs.wait_until(lambda: kataprocs.argv_of(fsd.pid)[:1] == [str(fsd_bin)])
+        kataprocs.wait_until(lambda: kataprocs.argv_of(vm.pid)[:1] == [str(qemu_bin)])
+        _, doc = _doctor(capsys, "--vc-root", str(vc))
+        (f,) = _find(doc, "vm-without-shim", sandbox=GO_SID)
+        assert f["evidence"][0].startswith(f"pid {vm.pid} (qemu-system-x86_64)")
+        assert f["fix"].startswith(f"kill {vm.pid} ")
+        assert _find(doc, "shim-missing", sandbox=GO_SID)
+        (ns,) = _find(doc, "netns-missing", sandbox=GO_SID)
+        assert ns["evidence"][0].endswith("Network.NetworkID /var/run/netns/cni-gone-doctor-test")
+        gone = _find(doc, "device-file-gone", sandbox=GO_SID)
+        assert {f["device"] for f in gone} == {"3f6c1d2e8a9b0c47", "b81e4d07a2c95f36"}
+        assert _find(doc, "virtiofsd-without-vm") == []  # the VM is there
+        vm.terminate()
+        vm.wait(timeout=5)
+        _, doc = _doctor(capsys, "--vc-root", str(vc))
+        (f,) = _find(doc, "virtiofsd-without-vm", sandbox=GO_SID)
+        assert f["fix"] == f"kill {fsd.pid}"
+    finally:
+        for p in (vm, fsd):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
