@@ -8,10 +8,12 @@ the lifecycle; `inspect`, `record` and the console's host source all come throug
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from kata_console.engine.inspect.report import HostPorts
+from kata_console.engine.inspect.extras import HostExtras, gather_extras, host_chains
+from kata_console.engine.inspect.report import HostPorts, HostReport
 
 
 class InspectionError(Exception):
@@ -27,6 +29,10 @@ class Inspection:
     source: str = "live"
     #: the roots a recording was made with (a replay defaults to them)
     recorded_roots: tuple[str, str] | None = None
+    #: doctor's extra facts as a recording holds them (`inspect.doctor`), when replaying
+    recorded_extras: dict[str, Any] | None = None
+    #: doctor's extra facts to save with a recording (set by `host_extras`)
+    extras_to_save: dict[str, Any] | None = None
 
     def save(self, path: str | os.PathLike[str], vc_root: str, kata_root: str) -> None:
         """The whole recording: every file and sysfs answer, plus the inspection facts and
@@ -35,6 +41,8 @@ class Inspection:
             raise InspectionError("nothing was recorded")
         files, facts = self.recorder
         files.inspect_data = {**facts.data(), "vc_root": vc_root, "kata_root": kata_root}
+        if self.extras_to_save is not None:
+            files.inspect_data["doctor"] = self.extras_to_save
         files.save(path)
 
     def close(self) -> None:
@@ -69,10 +77,12 @@ def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Ins
         data = host.inspect_data or {}
         facts = SnapshotInspect(data)
         roots = (data.get("vc_root"), data.get("kata_root"))
+        doctor = data.get("doctor")
         return Inspection(
             HostPorts(host, facts, facts, facts, facts),
             source=str(snapshot),
             recorded_roots=roots if all(isinstance(r, str) for r in roots) else None,  # type: ignore[arg-type]
+            recorded_extras=doctor if isinstance(doctor, dict) else None,
         )
     ports = live_ports()
     if not record:
@@ -83,3 +93,35 @@ def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Ins
     files = RecordingHost(ports.files, description="recorded by kata-console record")
     facts = RecordingInspect(ports.processes, ports.network, ports.shim, ports.info)
     return Inspection(HostPorts(files, facts, facts, facts, facts), (files, facts))
+
+
+#: the pause between inspect's read of each namespace and doctor's second one
+COUNTER_INTERVAL = 0.5
+
+
+def host_extras(insp: Inspection, report: HostReport) -> HostExtras:
+    """doctor's extra facts: read from the host (and kept for the recording when recording),
+    or replayed; a recording made without them gives `recorded=False`."""
+    if insp.source != "live":
+        if insp.recorded_extras is None:
+            return HostExtras(recorded=False)
+        extras = HostExtras.from_dict(insp.recorded_extras)
+        extras.host_chains = host_chains(insp.ports.files, [], report.tables)
+        return extras
+    devices = [d["host_path"] for s in report.sandboxes for d in s.devices if d.get("host_path")]
+    netns = [
+        s.network.netns
+        for s in report.sandboxes
+        if s.network is not None and s.network.netns and not s.network.error
+    ]
+    extras = gather_extras(
+        insp.ports.files,
+        insp.ports.network,
+        devices,
+        netns,
+        wait=lambda: time.sleep(COUNTER_INTERVAL),
+        resolved=report.tables,
+    )
+    if insp.recorder is not None:
+        insp.extras_to_save = extras.to_dict()
+    return extras

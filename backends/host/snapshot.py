@@ -4,7 +4,7 @@ A snapshot is the log of every question a resolver asked a real host and its ans
 (or errno), so replaying it reproduces the exact picture without the host:
 
     {"format": "kata-console-host/1", "description": "...",
-     "mountinfo": {"self": "<text>", "<pid>": "<text>"},
+     "mountinfo": {"self": "<text>", "<pid>": "<text>" | {"same_as": "self"}},
      "calls": {"read_text": {path: text | {"errno": n}}, "realpath": {...},
                "listdir": {...}, "stat": {path: {"mode","dev","ino","rdev","size"} | {"errno": n}},
                "lstat": {...}, "statfs_type": {...}, "loop_status": {name: {...}}}}
@@ -72,6 +72,9 @@ class SnapshotHost:
             str(k): v if isinstance(v, dict) else str(v)
             for k, v in (data.get("mountinfo") or {}).items()
         }
+        for key, value in list(self._mountinfo.items()):
+            if isinstance(value, dict) and "same_as" in value:  # one table, several pids
+                self._mountinfo[key] = self._mountinfo.get(str(value["same_as"]))
         calls = data.get("calls") or {}
         self._calls: dict[str, dict[str, Any]] = {m: dict(calls.get(m) or {}) for m in _METHODS}
         #: the recorded processes, namespaces, shim sockets and host facts (inspectrec)
@@ -222,7 +225,7 @@ class RecordingHost:
         out: dict[str, Any] = {
             "format": FORMAT,
             "description": self.description,
-            "mountinfo": dict(self._mountinfo),
+            "mountinfo": _shared_tables(self._mountinfo),
             "calls": self._calls,
         }
         if self.inspect_data is not None:
@@ -231,6 +234,22 @@ class RecordingHost:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         write_json_atomic(Path(path), self.snapshot())
+
+
+def _shared_tables(tables: dict[str, Any]) -> dict[str, Any]:
+    """Each distinct table once: the shims of a node share the host's mount namespace, and
+    200 copies of a 2,000-line table would not fit in a recording (64 MiB)."""
+    out: dict[str, Any] = {}
+    first: dict[str, str] = {}
+    for key in sorted(tables, key=lambda k: (k != "self", k)):
+        text = tables[key]
+        if isinstance(text, str) and text in first:
+            out[key] = {"same_as": first[text]}
+        else:
+            out[key] = text
+            if isinstance(text, str):
+                first[text] = key
+    return out
 
 
 def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:

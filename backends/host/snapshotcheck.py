@@ -134,6 +134,10 @@ def validate_snapshot(data: Any, fmt: str, methods: Iterable[str]) -> None:
             raise SchemaError(f'{_key("mountinfo", key)}: a key is "self" or a process id')
         if isinstance(text, dict) and "errno" in text:
             _errno_answer(text, _key("mountinfo", key))  # a table that could not be read
+        elif isinstance(text, dict) and set(text) == {"same_as"}:
+            # a shim in the host's mount namespace: its table is another key's, stored once
+            if not isinstance(mountinfo.get(text["same_as"]), str):
+                raise SchemaError(f"{_key('mountinfo', key)}.same_as: must name a recorded table")
         else:
             _string(text, _key("mountinfo", key))
     calls = _object(doc.get("calls", {}), "calls")
@@ -288,9 +292,48 @@ def _inspect(value: Any, where: str) -> None:
             _facts(link, f"{here}.links[{j}]", _LINK)
         for j, r in enumerate(_list(obj.get("redirects") or [], f"{here}.redirects")):
             _facts(r, f"{here}.redirects[{j}]", _REDIRECT)
+    if "doctor" in doc:
+        _doctor(doc["doctor"], f"{where}.doctor")
     for socket, calls in _object(doc.get("shim") or {}, f"{where}.shim").items():
         here = _key(f"{where}.shim", socket)
         for call, facts in _object(calls, here).items():
             if call not in ("agent_url", "metrics"):
                 raise SchemaError(f"{_key(here, call)}: unknown call (agent_url, metrics)")
             _facts(facts, _key(here, call), _SHIM)
+
+
+_LOOP = {
+    "name": ("str", True),
+    "backing_file": ("str", True),
+    "deleted": ("bool", False),
+    "majmin": ("str?", False),
+}
+_FILE = {
+    "path": ("str", True),
+    "dev": ("int?", False),
+    "ino": ("int?", False),
+    "error": ("str?", False),
+}
+
+
+def _netns(facts: Any, here: str) -> None:
+    obj = _facts(facts, here, {"netns": ("str", True), "error": ("str?", False)})
+    for j, link in enumerate(_list(obj.get("links") or [], f"{here}.links")):
+        _facts(link, f"{here}.links[{j}]", _LINK)
+    for j, r in enumerate(_list(obj.get("redirects") or [], f"{here}.redirects")):
+        _facts(r, f"{here}.redirects[{j}]", _REDIRECT)
+
+
+def _doctor(value: Any, where: str) -> None:
+    """doctor's extra facts (engine.inspect.extras): loops, file stats, cgroups, a second
+    read of each namespace."""
+    doc = _object(value, where)
+    for i, loop in enumerate(_list(doc.get("loops") or [], f"{where}.loops")):
+        _facts(loop, f"{where}.loops[{i}]", _LOOP)
+    for path, facts in _object(doc.get("files") or {}, f"{where}.files").items():
+        _facts(facts, _key(f"{where}.files", path), _FILE)
+    for key in ("cgroups", "errors"):
+        if not _kind_ok("list[str]", doc.get(key) or []):
+            raise SchemaError(f"{where}.{key}: must be a list of strings")
+    for netns, facts in _object(doc.get("netns_again") or {}, f"{where}.netns_again").items():
+        _netns(facts, _key(f"{where}.netns_again", netns))

@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "agent": "agent",
     "inspect": "inspect",
     "record": "record",
+    "doctor": "doctor",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -18,7 +18,7 @@ from kata_console.cli import EXIT_FAILED, EXIT_OK, UsageError, print_json
 from kata_console.cli.fileargs import check_output_file, path_arg
 from kata_console.engine.inspect.report import HostReport, inspect_host
 from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMissing
-from kata_console.inspection import Inspection, InspectionError, open_inspection
+from kata_console.inspection import Inspection, InspectionError, host_extras, open_inspection
 
 
 def _roots(p: argparse.ArgumentParser) -> None:
@@ -105,6 +105,7 @@ def run_record(args: argparse.Namespace) -> int:
     insp, vc_root, kata_root = _open(args, record=True)
     try:
         report = collect(insp, vc_root, kata_root, args.metrics)
+        host_extras(insp, report)  # what doctor reads beyond inspect, for the recording too
         try:
             insp.save(args.out, vc_root, kata_root)
         except OSError as exc:

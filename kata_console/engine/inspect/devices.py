@@ -16,11 +16,23 @@ from kata_console.engine.lifecycle.persistdocs import device_from_doc, pci_paths
 from kata_console.engine.mounts.chainmodel import ChainReport
 
 
-def device_rows(doc: dict[str, Any], chains: ChainReport | None) -> list[dict[str, Any]]:
-    """One row per DeviceState of the sandbox document."""
+def device_rows(
+    doc: dict[str, Any],
+    chains: ChainReport | None,
+    cache: dict[int, dict[str, dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per DeviceState of the sandbox document. `cache` keeps the backing-file
+    index per chain report: sandboxes sharing the host's table share one index (building it
+    per sandbox made inspect quadratic in sandboxes x erofs mounts)."""
     driver = normalize_block_driver(doc["Config"]["HypervisorConfig"]["BlockDeviceDriver"])
     pci = pci_paths_from_bridges(doc["HypervisorState"]["Bridges"])
-    holders = _holders(chains)
+    if cache is None:
+        holders = _holders(chains)
+    else:
+        key = id(chains)
+        if key not in cache:
+            cache[key] = _holders(chains)
+        holders = cache[key]
     rows = []
     for raw in doc["Devices"] or ():
         dev = device_from_doc(raw)

@@ -97,6 +97,12 @@ class HostReport:
     host: HostFacts
     sandboxes: list[SandboxReport]
     warnings: list[str] = field(default_factory=list)
+    #: Kata processes whose sandbox has no state directory (named in `warnings` too;
+    #: kept as facts for `doctor`, not part of `inspect`'s JSON)
+    unclaimed: list[ProcessFacts] = field(default_factory=list)
+    #: mount table text -> its resolved chains, as this inspection resolved them (doctor
+    #: reuses the host's instead of resolving it again)
+    tables: dict[str, ChainReport] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,12 +136,15 @@ def inspect_host(
         if p.sandbox_id is not None:
             by_sandbox.setdefault(p.sandbox_id, []).append(p)
     tables: dict[str, ChainReport] = {}  # one resolution per distinct mount table
-    sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics, tables) for d in dirs]
+    holders: dict[int, dict[str, Any]] = {}  # device_rows' backing-file index per table
+    sandboxes = [_sandbox(ports, d, by_sandbox, processes, metrics, tables, holders) for d in dirs]
     known = {d.sandbox_id for d in dirs}
+    unclaimed: list[ProcessFacts] = []
     for sid in sorted(set(by_sandbox) - known):
         roles = ", ".join(sorted({p.role for p in by_sandbox[sid]}))
         warnings.append(f"sandbox {sid}: {roles} running but no state directory")
-    return HostReport(ports.info.host_facts(), sandboxes, warnings)
+        unclaimed.extend(by_sandbox[sid])
+    return HostReport(ports.info.host_facts(), sandboxes, warnings, unclaimed, tables)
 
 
 def _sandbox(
@@ -145,6 +154,7 @@ def _sandbox(
     processes: list[ProcessFacts],
     metrics: bool,
     tables: dict[str, ChainReport],
+    holders: dict[int, dict[str, Any]],
 ) -> SandboxReport:
     rep = SandboxReport(sd.sandbox_id, sd.runtime, state_dir=sd.path, files=sd.entries)
     rep.errors.extend(sd.errors)
@@ -155,7 +165,7 @@ def _sandbox(
     if doc is not None:
         rep.state = doc["State"] or None
         rep.hypervisor = doc["Config"]["HypervisorType"] or doc["HypervisorState"]["Type"] or None
-        rep.devices = device_rows(doc, chains)
+        rep.devices = device_rows(doc, chains, holders)
         rep.containers = [_container(c, sd.containers.get(c["ID"]), chains) for c in _configs(doc)]
         for c in rep.containers:
             path = f"{sd.path}/{c.id}/persist.json"
