@@ -99,9 +99,14 @@ def open_inspection(snapshot: str | None = None, *, record: bool = False) -> Ins
 COUNTER_INTERVAL = 0.5
 
 
-def host_extras(insp: Inspection, report: HostReport) -> HostExtras:
+def host_extras(
+    insp: Inspection, report: HostReport, *, counter_wait: float | None = None
+) -> HostExtras:
     """doctor's extra facts: read from the host (and kept for the recording when recording),
-    or replayed; a recording made without them gives `recorded=False`."""
+    or replayed; a recording made without them gives `recorded=False`. `counter_wait`:
+    seconds between inspect's read of each namespace and the second one (default
+    COUNTER_INTERVAL; 0 reads again at once, so no counter can be seen growing)."""
+    pause = COUNTER_INTERVAL if counter_wait is None else counter_wait
     if insp.source != "live":
         if insp.recorded_extras is None:
             return HostExtras(recorded=False)
@@ -119,7 +124,7 @@ def host_extras(insp: Inspection, report: HostReport) -> HostExtras:
         insp.ports.network,
         devices,
         netns,
-        wait=lambda: time.sleep(COUNTER_INTERVAL),
+        wait=(lambda: time.sleep(pause)) if pause > 0 else None,
         resolved=report.tables,
     )
     if insp.recorder is not None:

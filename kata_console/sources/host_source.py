@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from kata_console.engine.clock import from_unix
+from kata_console.engine.doctor import Finding, findings_for
 from kata_console.engine.inspect.facts import SHIM
 from kata_console.engine.inspect.report import HostReport, SandboxReport, inspect_host
 from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMissing
@@ -24,7 +25,7 @@ from kata_console.engine.mounts.chainmodel import ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
 from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.ports import Clock
-from kata_console.inspection import Inspection, InspectionError, open_inspection
+from kata_console.inspection import Inspection, InspectionError, host_extras, open_inspection
 from kata_console.sources.model import (
     ConsoleError,
     ContainerView,
@@ -76,6 +77,8 @@ class HostSource:
         self.vc_root = vc_root or recorded[0]
         self.kata_root = kata_root or recorded[1]
         self.report: HostReport | None = None
+        #: doctor's findings on the last inspection, worst first
+        self.findings: list[Finding] = []
         #: sandbox -> the shim's figures, fetched on request only (`metrics`)
         self._metrics: dict[str, dict[str, float]] = {}
         self.refreshed: _dt.datetime | None = None
@@ -87,9 +90,14 @@ class HostSource:
 
     def _inspect(self) -> HostReport:
         with self._lock:
-            return inspect_host(
+            report = inspect_host(
                 self._inspection.ports, vc_root=self.vc_root, kata_root=self.kata_root
             )
+            # doctor's rules over the same inspection; the console does not pause between
+            # two namespace reads (`doctor` does), so growing counters are doctor's to see
+            extras = host_extras(self._inspection, report, counter_wait=0)
+            self.findings = findings_for(report, extras)
+            return report
 
     async def load(self) -> list[SandboxView]:
         try:
