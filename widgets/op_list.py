@@ -55,6 +55,8 @@ class OpList(ResourceTable):
     | enter | Open the op's container (or sandbox). |
     """
 
+    noun = "ops"
+
     DEFAULT_CSS = """
     OpList {
         height: 1fr;

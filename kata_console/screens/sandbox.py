@@ -60,7 +60,9 @@ class SandboxScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sandbox-top"):
-            yield ResourceTable(COLUMNS, id="containers")
+            containers = ResourceTable(COLUMNS, id="containers")
+            containers.noun = "containers"
+            yield containers
             yield Static(id="facts")
         yield DeviceTable(id="devices", host=getattr(self.kc.source, "inspects_host", False))
         yield ProcessTable(id="processes", classes="host-only")

@@ -1,0 +1,215 @@
+"""The k9s-grade features, driven with Pilot: sort and filter on every table, a navigation
+stack that Esc walks back, `:` with prefixes and completion, the describe view, copying a
+path, exporting the CLI's JSON, and the all-logs view's sandbox/container column.
+
+Assertions are on what the user gets (rows in order, the screen on top, the status line,
+the clipboard, the file written) against independent truth: the recording's own bytes,
+the CLI's own `--json` output, the fixture's lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+from rich.text import Text
+
+from kata_console.cli import main as cli_main
+from kata_console.screens.chains import ChainsScreen
+from kata_console.screens.sandbox import SandboxScreen
+from kata_console.screens.sandboxes import SandboxesScreen
+from tests.test_tui_host import NODE, node_app
+from tests.tui_support import SIZE, make_app
+from widgets.chain_tree import ChainTree
+from widgets.device_table import DeviceTable
+from widgets.link_table import LinkTable
+from widgets.process_table import ProcessTable
+from widgets.resource_table import ResourceTable
+from widgets.row_query import sort_key
+from widgets.status_line import StatusLine
+
+ALL = ["sb-web", "sb-batch", "sb-legacy"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def status(app) -> StatusLine:  # type: ignore[no-untyped-def]
+    return app.screen.query_one(StatusLine)
+
+
+def keys_of(table: ResourceTable) -> list[str]:
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+def cli_json(*args: str) -> object:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli_main(list(args)) == 0
+    return json.loads(out.getvalue())
+
+
+def recorded_file(path: str) -> bytes:
+    """A file as the recording holds it (what the host source reads back)."""
+    data = json.loads(NODE.read_text())
+    return str(data["calls"]["read_bytes"][path]).encode("utf-8", "surrogateescape")
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# ---------------------------------------------------------------------- sort
+
+
+def test_sort_keys_order_what_the_cells_mean() -> None:
+    assert sort_key("59m") < sort_key("1h50m") < sort_key("1d3h")
+    assert sort_key("45s") < sort_key("2m")
+    assert sort_key("9") < sort_key("10") < sort_key("10.5")
+    assert sort_key("2M") < sort_key("12M")
+    assert sort_key("450/5") < sort_key("892/10")
+    assert sort_key("loop2") < sort_key("loop10")
+    assert sort_key("zzz") < sort_key("-")  # nothing known sorts after every value
+
+
+async def test_sort_by_any_column_with_the_arrow_in_the_header() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        assert keys_of(table) == ALL  # the source's order
+        await pilot.press(*[">"] * 7)  # the seventh column: age
+        assert table.sort_column == "age" and not table.sort_reverse
+        # 1m, 2h17m, 2d17h: by duration, not by text ("1m" < "2d17h" < "2h17m")
+        assert keys_of(table) == ["sb-batch", "sb-web", "sb-legacy"]
+        assert table.columns["age"].label.plain == "age ▲"  # type: ignore[index]
+        assert table.columns["id"].label.plain == "sandbox"  # type: ignore[index]
+        await pilot.press("I")
+        assert keys_of(table) == ["sb-legacy", "sb-web", "sb-batch"]
+        assert table.columns["age"].label.plain == "age ▼"  # type: ignore[index]
+        await pilot.press("<")  # back one column: devices, still descending
+        assert table.sort_column == "devices" and table.sort_reverse
+        assert table.columns["age"].label.plain == "age"  # type: ignore[index]
+        await pilot.press(">", ">")  # past the last column: the source's order again
+        assert table.sort_column is None and keys_of(table) == ALL
+        # the cursor stays on the same sandbox across a re-sort
+        await pilot.press("down")
+        assert table.selected_key == "sb-batch"
+        await pilot.press(*[">"] * 7)
+        assert table.selected_key == "sb-batch"
+
+
+async def test_a_click_on_a_header_sorts_and_a_second_click_inverts() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        x = sum(c.get_render_width(table) for c in table.ordered_columns[:6]) + 2
+        await pilot.click("#sandboxes", offset=(x, 1))
+        assert table.sort_column == "age" and keys_of(table) == ["sb-batch", "sb-web", "sb-legacy"]
+        await pilot.click("#sandboxes", offset=(x, 1))
+        assert table.sort_reverse and keys_of(table) == ["sb-legacy", "sb-web", "sb-batch"]
+
+
+async def test_a_refresh_keeps_the_sort() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        await pilot.press(*[">"] * 7, "I")
+        app.reload()
+        await settle(pilot)
+        assert keys_of(table) == ["sb-legacy", "sb-web", "sb-batch"]
+
+
+# ---------------------------------------------------------------------- filter
+
+
+async def test_filter_applies_as_you_type_with_regex_and_inverse() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        await pilot.press("slash", "b", "a")
+        assert keys_of(table) == ["sb-batch"]  # before Enter: the rows follow the typing
+        await pilot.press("backspace", "backspace", *"web|leg", "enter")
+        assert keys_of(table) == ["sb-web", "sb-legacy"]
+        assert "2 of 3 sandboxes" in status(app).message
+        assert table.border_subtitle == "/web|leg  2 of 3"
+        await pilot.press("slash", *["backspace"] * 7, *"!web", "enter")
+        assert keys_of(table) == ["sb-batch", "sb-legacy"]
+        await pilot.press("escape")  # Esc on a filtered table clears the filter first
+        assert keys_of(table) == ALL and isinstance(app.screen, SandboxesScreen)
+        assert table.border_subtitle == ""
+
+
+async def test_a_bad_regex_is_one_status_line_and_the_last_good_filter_stays() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        await pilot.press("slash", *"sb-(")
+        line = status(app)
+        assert line.level == "error"
+        assert line.message.startswith("filter: bad regex 'sb-(': missing )")
+        assert keys_of(table) == ALL  # "sb-" still applies
+        await pilot.press("enter")
+        assert table.filter == "sb-" and status(app).level == "error"
+        assert "still /sb-" in status(app).message
+        await pilot.press("slash", *["backspace"] * 3, *"w", "escape")  # Esc: as it was
+        assert table.filter == "sb-" and keys_of(table) == ALL
+
+
+async def test_every_table_filters_containers_devices_processes_links() -> None:
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SandboxScreen)
+        containers = screen.query_one("#containers", ResourceTable)
+        assert len(keys_of(containers)) == 2
+        await pilot.press("slash", *"^web$", "enter")
+        assert keys_of(containers) == ["web"]
+        assert "1 of 2 containers" in status(app).message
+        tables = [screen.query_one(t) for t in (DeviceTable, ProcessTable, LinkTable)]
+        terms = ("!b81e", "qemu", "tap|eth")
+        for table, term in zip(tables, terms, strict=True):
+            before = keys_of(table)
+            table.focus()
+            await pilot.press("slash", *term, "enter")
+            after = keys_of(table)
+            assert after and len(after) < len(before), (table.id, before, after)
+            assert f"of {len(before)} {table.noun}" in status(app).message
+        assert keys_of(screen.query_one(LinkTable)) == ["eth0", "tap0_kata"]
+
+
+async def test_the_chains_tree_filters_to_the_matching_branches() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("chains")
+        await settle(pilot)
+        tree = app.screen.query_one(ChainTree)
+        total = tree.total
+        await pilot.press("slash", *"deleted", "enter")
+        kept = _entries(tree)
+        assert 0 < len(kept) < total
+        for node in kept:  # each kept entry has a line that says "deleted"
+            assert _subtree_matches(node, "deleted")
+        await pilot.press("slash", *["backspace"] * 7, *"!deleted", "enter")
+        assert len(_entries(tree)) == total - len(kept)
+        assert not any(_subtree_matches(n, "deleted") for n in _entries(tree))
+        assert f"of {total} chains" in status(app).message
+        await pilot.press("escape")
+        assert tree.filter == "" and isinstance(app.screen, ChainsScreen)
+
+
+def _entries(tree: ChainTree) -> list:  # type: ignore[type-arg]
+    """The overlays and erofs mounts shown (the latter under their group line)."""
+    out = []
+    for node in tree.root.children:
+        out += [node] if node.data is not None else [c for c in node.children if c.data]
+    return out
+
+
+def _subtree_matches(node, term: str) -> bool:  # type: ignore[no-untyped-def]
+    label = node.label.plain if isinstance(node.label, Text) else str(node.label)
+    return term in label or any(_subtree_matches(c, term) for c in node.children)
