@@ -14,10 +14,14 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 
 from kata_console.cli import main as cli_main
 from kata_console.screens.chains import ChainsScreen
+from kata_console.screens.container import ContainerScreen
+from kata_console.screens.jump import JumpScreen, complete, resolve
+from kata_console.screens.logs import LogsScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.screens.sandboxes import SandboxesScreen
 from tests.test_tui_host import NODE, node_app
@@ -213,3 +217,99 @@ def _entries(tree: ChainTree) -> list:  # type: ignore[type-arg]
 def _subtree_matches(node, term: str) -> bool:  # type: ignore[no-untyped-def]
     label = node.label.plain if isinstance(node.label, Text) else str(node.label)
     return term in label or any(_subtree_matches(c, term) for c in node.children)
+
+
+# ---------------------------------------------------------------------- navigation
+
+
+async def test_esc_goes_back_to_where_you_were_after_L_C_and_colon() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("sb-web/api")
+        await pilot.pause()
+        assert isinstance(app.screen, ContainerScreen)
+        await pilot.press("L")
+        assert isinstance(app.screen, LogsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "api"
+        await pilot.press("C")
+        await settle(pilot)
+        assert isinstance(app.screen, ChainsScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "api"
+        await pilot.press("colon", *"sb-batch", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-batch"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "api"
+
+
+async def test_walking_in_circles_does_not_grow_the_stack() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("sb-web")
+        await pilot.pause()
+        for _ in range(3):
+            await pilot.press("L")
+            await pilot.press("C")
+            await settle(pilot)
+        names = [type(s).__name__ for s in app.screen_stack]
+        assert names == ["SandboxesScreen", "SandboxScreen", "LogsScreen", "ChainsScreen"]
+        await pilot.press("colon", *"sandboxes", "enter")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+
+
+# ---------------------------------------------------------------------- jump
+
+
+def test_jump_accepts_unique_prefixes_and_names_what_is_ambiguous(views) -> None:  # type: ignore[no-untyped-def]
+    assert resolve("ch", views).target == ("view", "chains")
+    assert resolve(":lo", views).target == ("view", "logs")
+    assert resolve("sb-l/leg", views).target == ("container", "sb-legacy", "legacy")
+    assert resolve("sb-web/a", views).target == ("container", "sb-web", "api")
+    ambiguous = resolve("sb-", views)
+    assert ambiguous.target is None
+    assert ambiguous.error == "'sb-' is ambiguous: sb-web, sb-batch, sb-legacy"
+    assert resolve("zz", views).error == "no view or resource named 'zz'"
+    assert resolve("sb-web/zz", views).error == "no container 'zz' in sandbox sb-web"
+
+
+def test_completion_is_the_longest_common_prefix_then_the_containers(views) -> None:  # type: ignore[no-untyped-def]
+    assert complete("sb-", views) == ("sb-", ["sb-web", "sb-batch", "sb-legacy"])
+    assert complete("sb-w", views) == ("sb-web", ["sb-web"])
+    assert complete("sb-web", views) == ("sb-web/", ["sb-web"])
+    assert complete("sb-web/", views) == ("sb-web/", ["sb-web/web", "sb-web/api"])
+    assert complete("sb-web/a", views) == ("sb-web/api", ["sb-web/api"])
+    assert complete("c", views) == ("chains", ["chains"])
+    assert complete("nothing", views) == ("nothing", [])
+
+
+async def test_tab_completes_in_the_jump_prompt_and_a_bad_name_keeps_it_open() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon")
+        screen = app.screen
+        assert isinstance(screen, JumpScreen)
+        await pilot.press(*"sb-")
+        assert screen.matches_text == "sb-web  sb-batch  sb-legacy"
+        await pilot.press("enter")  # ambiguous: the prompt stays, the line says why
+        assert app.screen is screen
+        assert screen.matches_text == "'sb-' is ambiguous: sb-web, sb-batch, sb-legacy"
+        await pilot.press("w", "tab")
+        prompt = screen.query_one("#jump")
+        assert prompt.value == "sb-web"  # type: ignore[attr-defined]
+        await pilot.press("tab", "a", "tab")
+        assert prompt.value == "sb-web/api"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "api"
+
+
+@pytest.fixture
+def views():  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from tests.tui_support import make_source
+
+    return asyncio.run(make_source().load())
