@@ -256,6 +256,12 @@ class KataConsole(App[None]):
             lambda: ContainerScreen(sandbox_id, container_id),
         )
 
+    def open_describe(self, target: tuple[str, ...]) -> None:
+        """The raw document of a sandbox, container or device (`D`)."""
+        from kata_console.screens.describe import DescribeScreen, describe_crumbs
+
+        self.navigate(describe_crumbs(target), lambda: DescribeScreen(target))
+
     def open_stepthrough(self) -> None:
         """The step-through view of a plan source (one instance, kept while it is closed)."""
         from kata_console.screens.stepthrough import StepThroughScreen

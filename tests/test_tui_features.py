@@ -20,6 +20,7 @@ from rich.text import Text
 from kata_console.cli import main as cli_main
 from kata_console.screens.chains import ChainsScreen
 from kata_console.screens.container import ContainerScreen
+from kata_console.screens.describe import DescribeScreen
 from kata_console.screens.jump import JumpScreen, complete, resolve
 from kata_console.screens.logs import LogsScreen
 from kata_console.screens.sandbox import SandboxScreen
@@ -28,6 +29,7 @@ from tests.test_tui_host import NODE, node_app
 from tests.tui_support import SIZE, make_app
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
+from widgets.document_view import DocumentView
 from widgets.link_table import LinkTable
 from widgets.process_table import ProcessTable
 from widgets.resource_table import ResourceTable
@@ -313,3 +315,216 @@ def views():  # type: ignore[no-untyped-def]
     from tests.tui_support import make_source
 
     return asyncio.run(make_source().load())
+
+
+# ---------------------------------------------------------------------- describe
+
+
+async def test_describe_shows_the_persist_json_as_read_on_a_host() -> None:
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        table.move_cursor(row=table.get_row_index("sb-web"))
+        await pilot.press("D")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DescribeScreen)
+        path = "/run/vc/sbs/sb-web/persist.json"
+        raw = recorded_file(path)
+        assert json.loads(screen.shown_text) == json.loads(raw)  # indented, same document
+        origin = str(screen.query_one("#describe-origin").content)  # type: ignore[attr-defined]
+        assert origin.startswith(f"{path}, as read ({len(raw)} bytes)")
+        await pilot.press("r")
+        assert screen.shown_text == raw.decode()  # byte for byte as read
+        await pilot.press("escape")
+        assert isinstance(app.screen, SandboxesScreen)
+
+
+async def test_describe_a_device_is_its_devices_entry_and_find_walks_matches() -> None:
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        await pilot.press("d")  # focus the devices
+        devices = app.screen.query_one(DeviceTable)
+        device = devices.selected_key
+        await pilot.press("D")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DescribeScreen) and screen.target[0] == "device"
+        doc = json.loads(recorded_file("/run/vc/sbs/sb-web/persist.json"))
+        (entry,) = [d for d in doc["Devices"] if d["ID"] == device]
+        assert json.loads(screen.shown_text) == entry
+        await pilot.press("slash", *"count", "enter")
+        view = screen.query_one(DocumentView)
+        assert len(view.matches) == 2 and view.current == 0  # RefCount, AttachCount
+        await pilot.press("n")
+        assert view.current == 1
+        await pilot.press("n")
+        assert view.current == 0  # wraps around
+        await pilot.press("y")
+        assert app.clipboard == screen.shown_text
+        await pilot.press("escape")
+        assert isinstance(app.screen, SandboxScreen)
+
+
+async def test_describe_on_a_source_without_files_says_it_shows_the_console_state() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("sb-batch/batch")
+        await pilot.pause()
+        await pilot.press("D")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DescribeScreen)
+        doc = json.loads(screen.shown_text)
+        assert doc["id"] == "batch" and doc["kata_error"].startswith("unsupported mount source")
+        origin = str(screen.query_one("#describe-origin").content)  # type: ignore[attr-defined]
+        assert origin.startswith("console state (this source keeps no file)")
+
+
+async def test_describe_on_the_demo_is_the_persist_json_the_engine_wrote() -> None:
+    import asyncio
+
+    from kata_console.app import KataConsole
+    from kata_console.sources.demo_source import DemoSource
+
+    source = DemoSource()
+    await asyncio.wait_for(source.ready(), 30)
+    app = KataConsole(source, cursor_blink=False, animations=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.jump_to("sb-web/web")
+            await pilot.pause()
+            await pilot.press("D")
+            await settle(pilot)
+            written = (source.store.container_dir("sb-web", "web") / "persist.json").read_bytes()
+            assert json.loads(app.screen.shown_text) == json.loads(written)  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            app.jump_to("sb-batch/batch")  # Kata refused it: no file, the engine's reason
+            await pilot.pause()
+            await pilot.press("D")
+            await settle(pilot)
+            doc = json.loads(app.screen.shown_text)  # type: ignore[attr-defined]
+            assert doc["refused"].startswith("unsupported mount source")
+    finally:
+        await source.close()
+
+
+# ---------------------------------------------------------------------- copy
+
+
+async def test_y_copies_the_selected_path_with_osc52() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("sb-web/web")
+        await pilot.pause()
+        tree = app.screen.query_one(ChainTree)
+        chain = app.screen.container.chain  # type: ignore[attr-defined]
+        await pilot.press("y")  # the overlay line: the rootfs mountpoint
+        assert app.clipboard == chain.target
+        assert status(app).message.startswith(f"copied rootfs mountpoint {chain.target}")
+        backing = chain.layers[0].device.backing_file
+        line = next(
+            n.line
+            for n in _walk(tree.root)
+            if (n.label.plain.startswith("file /"))  # type: ignore[union-attr]
+        )
+        tree.cursor_line = line
+        await pilot.press("y")
+        assert app.clipboard == backing
+        devices = app.screen.query_one(DeviceTable)
+        devices.focus()
+        await pilot.press("y")
+        sb = app.sandbox("sb-web")
+        assert sb is not None
+        assert app.clipboard == next(
+            d.host_path for d in sb.devices if d.id == devices.selected_key
+        )
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    for child in node.children:
+        yield child
+        yield from _walk(child)
+
+
+async def test_y_on_a_host_sandbox_copies_its_shim_socket() -> None:
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        table.move_cursor(row=table.get_row_index("sb-web"))
+        await pilot.press("y")
+        assert app.clipboard == "/run/vc/sbs/sb-web/shim-monitor.sock"
+
+
+# ---------------------------------------------------------------------- export
+
+
+async def test_export_a_chain_writes_the_chains_json_entry(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("sb-web/web")
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        prompt = app.screen.query_one("#export-prompt")
+        default = prompt.value  # type: ignore[attr-defined]
+        assert default == str(tmp_path / "kata-console-chain-web-20260302T093000Z.json")
+        assert status(app).message == (
+            "export the rootfs chain of web (a chains --json entry) as JSON"
+            " to the path below (Enter writes, Esc cancels)"
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (
+            status(app).message
+            == f"exported the rootfs chain of web (a chains --json entry) to {default}"
+        )
+    written = json.loads(Path(default).read_text())
+    chains = cli_json("chains", "--json", "--snapshot", str(REPO / "fixtures/hosts/demo.json"))
+    assert written in chains["chains"]  # type: ignore[index]
+    assert written["target"].endswith("/k8s.io/web/rootfs")
+
+
+async def test_export_never_overwrites_silently(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("old\n")
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        prompt = app.screen.query_one("#export-prompt")
+        prompt.value = str(target)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert target.read_text() == "old\n"
+        assert status(app).level == "warning"
+        assert (
+            status(app).message == f"{target} exists: Enter again overwrites it, or change the name"
+        )
+        assert prompt.is_open  # type: ignore[attr-defined]
+        await pilot.press("enter")  # the same path again: the user said so
+        await settle(pilot)
+        assert not prompt.is_open  # type: ignore[attr-defined]
+        assert status(app).message.endswith(f"to {target}")
+    # the host's sandboxes screen exports exactly what `inspect --json` prints
+    assert json.loads(target.read_text()) == cli_json("inspect", "--json", "--snapshot", str(NODE))
+
+
+async def test_export_to_a_missing_directory_is_one_error_line(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("chains")
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        prompt = app.screen.query_one("#export-prompt")
+        prompt.value = str(tmp_path / "nope" / "x.json")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status(app).level == "error"
+        assert status(app).message == f"export failed: {tmp_path / 'nope'}: no such directory"

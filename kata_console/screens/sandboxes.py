@@ -6,11 +6,16 @@ sandboxes that changed. `/` filters (screens/filtering), Enter drills into the s
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.exports import sandbox_dict
+from kata_console.screens.base import op_bindings
+from kata_console.screens.resource import ResourceScreen, host_report, sandbox_path
 from kata_console.sources.model import Operation, SandboxView, format_age
+from kata_console.sources.rawdocs import Target
 from widgets.resource_table import ResourceTable, Row
 from widgets.state_badge import health_text, state_text
 from widgets.status_line import StatusLine
@@ -40,7 +45,7 @@ def sandbox_row(sb: SandboxView, now: object) -> Row:
     )
 
 
-class SandboxesScreen(ConsoleScreen):
+class SandboxesScreen(ResourceScreen):
     """All sandboxes of the source."""
 
     BINDINGS = op_bindings("sandbox", ("start", "stop", "delete"))
@@ -71,6 +76,21 @@ class SandboxesScreen(ConsoleScreen):
     def operation_for(self, op: str) -> Operation | None:
         key = self.table.selected_key
         return Operation(f"{op}_sandbox", key) if key else None
+
+    def describe_target(self) -> Target | None:
+        key = self.table.selected_key
+        return ("sandbox", key) if key else None
+
+    def selected_path(self) -> tuple[str, str] | None:
+        key = self.table.selected_key
+        return sandbox_path(self.kc.sandbox(key)) if key else None
+
+    def export_data(self) -> tuple[str, str, Any] | None:
+        report = host_report(self.kc.source)
+        if report is not None:
+            return ("every sandbox (inspect --json)", "inspect", report.to_dict())
+        data = {"sandboxes": [sandbox_dict(sb) for sb in self.kc.sandboxes]}
+        return ("every sandbox", "sandboxes", data)
 
     # ------------------------------------------------------------------ actions
 
