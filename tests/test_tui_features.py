@@ -25,12 +25,15 @@ from kata_console.screens.jump import JumpScreen, complete, resolve
 from kata_console.screens.logs import LogsScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.screens.sandboxes import SandboxesScreen
+from kata_console.sources.model import LogLine
 from tests.test_tui_host import NODE, node_app
+from tests.test_tui_pilot import T0
 from tests.tui_support import SIZE, make_app
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
 from widgets.document_view import DocumentView
 from widgets.link_table import LinkTable
+from widgets.log_pane import LogPane
 from widgets.process_table import ProcessTable
 from widgets.resource_table import ResourceTable
 from widgets.row_query import sort_key
@@ -528,3 +531,50 @@ async def test_export_to_a_missing_directory_is_one_error_line(tmp_path: Path) -
         await settle(pilot)
         assert status(app).level == "error"
         assert status(app).message == f"export failed: {tmp_path / 'nope'}: no such directory"
+
+
+# ---------------------------------------------------------------------- logs
+
+
+async def test_all_logs_show_and_filter_by_sandbox_and_container() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("logs")
+        await pilot.pause()
+        pane = app.screen.query_one(LogPane)
+        lines = app.source.logs()
+        assert [e.scope for e in pane.buffer.visible] == [
+            f"{ln.sandbox_id}/{ln.container_id}" if ln.container_id else str(ln.sandbox_id)
+            for ln in lines
+        ]
+        first_api = next(e for e in pane.buffer.visible if e.line.container_id == "api")
+        assert " sb-web/api " in pane.buffer.display(first_api)
+        api = [ln.text for ln in lines if ln.container_id == "api"]
+        await pilot.press("s", *"sb-web/api", "enter")
+        assert [e.line.text for e in pane.buffer.visible] == api
+        assert (
+            status(app).message
+            == f"scope sb-web/api: {len(api)} of {len(lines)} lines (Esc: every line)"
+        )
+        await pilot.press("s", *["backspace"] * 10, *"sb-legacy", "enter")
+        legacy = [ln.text for ln in lines if ln.sandbox_id == "sb-legacy"]
+        assert [e.line.text for e in pane.buffer.visible] == legacy
+        await pilot.press("escape")  # the scope goes first, then the view
+        assert len(pane.buffer.visible) == len(lines) and isinstance(app.screen, LogsScreen)
+
+
+async def test_long_ids_are_shortened_and_their_prefix_scopes() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.jump_to("logs")
+        await pilot.pause()
+        pane = app.screen.query_one(LogPane)
+        sid, cid = "a" * 64, "b" * 64
+        pane.push([LogLine(T0, "agent", "info", "hello", {"sandbox": sid, "container": cid})])
+        pane.flush()
+        await pilot.pause()
+        entry = pane.buffer.visible[-1]
+        assert entry.scope == f"{'a' * 12}/{'b' * 12}"
+        assert pane.buffer.scope_width == len(entry.scope)
+        await pilot.press("s", *("a" * 12), "enter")
+        assert [e.line.text for e in pane.buffer.visible] == ["hello"]
