@@ -44,7 +44,7 @@ class ChainTree(Tree[object]):
     BINDINGS = [
         Binding("e", "expand_all", "Expand", id="chain.expand"),
         Binding("E", "collapse_layers", "Collapse", id="chain.collapse"),
-        Binding("slash", "filter", "Filter", id="chain.filter", key_display="/"),
+        Binding("slash", "filter", "Filter", id="chain.filter", key_display="/", show=False),
     ]
 
     #: what the filter counts
