@@ -311,6 +311,17 @@ async def test_tab_completes_in_the_jump_prompt_and_a_bad_name_keeps_it_open() -
         assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "api"
 
 
+async def test_a_prefix_of_a_name_a_sandbox_shares_with_its_container_is_the_sandbox() -> None:
+    app = node_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        web = app.sandbox("sb-web")
+        assert web is not None and web.container("sb-web") is not None  # its pause container
+        await pilot.press("colon", *"sb-w", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-web"
+
+
 @pytest.fixture
 def views():  # type: ignore[no-untyped-def]
     import asyncio

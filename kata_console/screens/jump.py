@@ -97,6 +97,10 @@ def resolve(text: str, sandboxes: list[SandboxView]) -> Resolution:
     hits_t = [c for c in candidates if c[-1].lower().startswith(name.lower())]
     if len(hits_t) == 1:
         return Resolution(hits_t[0])
+    if len({c[-1] for c in hits_t}) == 1:
+        # one name for several things (a host's sandbox and its pause container share the
+        # id): the prefix means that name, resolved as if typed whole (the sandbox wins)
+        return resolve(hits_t[0][-1], sandboxes)
     if hits_t:
         return Resolution(None, _ambiguous(name, [_spelled(c) for c in hits_t]))
     return Resolution(None, f"no view or resource named {name!r}")
