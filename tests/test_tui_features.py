@@ -384,6 +384,22 @@ async def test_describe_a_device_is_its_devices_entry_and_find_walks_matches() -
         assert isinstance(app.screen, SandboxScreen)
 
 
+async def test_a_describe_line_wider_than_the_view_scrolls_sideways_not_cut() -> None:
+    app = node_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        await pilot.press("d", "D")
+        await settle(pilot)
+        view = app.screen.query_one(DocumentView)
+        longest = max(len(line) for line in view.text.splitlines())
+        assert longest > view.size.width  # the backing file's path
+        assert view.virtual_size.width >= longest  # every character can be scrolled to
+        await pilot.press("slash", *"layer.erofs", "enter")  # find brings the match into view
+        assert view.scroll_x > 0
+
+
 async def test_describe_on_a_source_without_files_says_it_shows_the_console_state() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
