@@ -259,15 +259,35 @@ class KataConsole(App[None]):
 
     # ------------------------------------------------------------------ navigation
 
+    def navigate(self, place: tuple[str, ...], make: Callable[[], Screen[None]]) -> None:
+        """Go to the view at `place` (its crumbs): back to it when it is on the stack, else
+        push it. Esc then returns to where the user was (also after `L`, `C`, `:`), and
+        the stack never holds a view twice, so walking in circles does not grow it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen) and screen.crumbs == place:
+                while self.screen is not screen:
+                    self.pop_screen()
+                return
+        self.push_screen(make())
+
     def open_sandbox(self, sandbox_id: str) -> None:
         from kata_console.screens.sandbox import SandboxScreen
 
-        self.push_screen(SandboxScreen(sandbox_id))
+        self.navigate(("sandboxes", sandbox_id), lambda: SandboxScreen(sandbox_id))
 
     def open_container(self, sandbox_id: str, container_id: str) -> None:
         from kata_console.screens.container import ContainerScreen
 
-        self.push_screen(ContainerScreen(sandbox_id, container_id))
+        self.navigate(
+            ("sandboxes", sandbox_id, container_id),
+            lambda: ContainerScreen(sandbox_id, container_id),
+        )
+
+    def open_describe(self, target: tuple[str, ...]) -> None:
+        """The raw document of a sandbox, container or device (`D`)."""
+        from kata_console.screens.describe import DescribeScreen, describe_crumbs
+
+        self.navigate(describe_crumbs(target), lambda: DescribeScreen(target))
 
     def open_stepthrough(self) -> None:
         """The step-through view of a plan source (one instance, kept while it is closed)."""
@@ -294,43 +314,43 @@ class KataConsole(App[None]):
         return True
 
     def open_jump(self) -> None:
-        from kata_console.screens.jump import JumpScreen, jump_names
+        from kata_console.screens.jump import JumpScreen
 
         def answered(text: str | None) -> None:
             if text:
                 self.jump_to(text)
 
-        self.push_screen(JumpScreen(jump_names(self.sandboxes), self.cursor_blink), answered)
+        self.push_screen(JumpScreen(self.sandboxes, self.cursor_blink), answered)
 
     def jump_to(self, text: str) -> None:
         """Go to a view (`sandboxes`, `chains`, `logs`, `help`), a sandbox or a container."""
-        from kata_console.screens.jump import resolve_target
+        from kata_console.screens.jump import resolve
 
-        if text == "reload":
+        if text.strip() == "reload":
             self.reload()
             return
-        target = resolve_target(text, self.sandboxes)
+        found = resolve(text, self.sandboxes)
+        target = found.target
         if target is None:
-            self._status(f"no view or resource named {text.strip()!r}", "error")
+            self._status(found.error, "error")
             return
         if target == ("view", "help"):
             self.run_screen_action("help")
             return
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
         kind = target[0]
-        if target == ("view", "chains"):
+        if target == ("view", "sandboxes"):
+            self.navigate(("sandboxes",), SandboxesScreen)
+        elif target == ("view", "chains"):
             from kata_console.screens.chains import ChainsScreen
 
-            self.push_screen(ChainsScreen())
+            self.navigate(("chains",), ChainsScreen)
         elif target == ("view", "logs"):
             from kata_console.screens.logs import LogsScreen
 
-            self.push_screen(LogsScreen())
+            self.navigate(("logs",), LogsScreen)
         elif kind == "sandbox":
             self.open_sandbox(target[1])
         elif kind == "container":
-            self.open_sandbox(target[1])
             self.open_container(target[1], target[2])
 
     def run_screen_action(self, action: str) -> None:

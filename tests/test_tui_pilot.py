@@ -253,9 +253,9 @@ async def test_colon_jumps_to_a_resource_by_name() -> None:
         await pilot.press(*"legacy", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "legacy"
+        # on top of where the user was, so Esc goes back there
         assert [type(s).__name__ for s in app.screen_stack] == [
             "SandboxesScreen",
-            "SandboxScreen",
             "ContainerScreen",
         ]
         await pilot.press("colon", *"chains", "enter")
@@ -263,8 +263,13 @@ async def test_colon_jumps_to_a_resource_by_name() -> None:
         assert type(app.screen).__name__ == "ChainsScreen"
         await pilot.press("colon", *"nope", "enter")
         await pilot.pause()
+        jump = app.screen  # an unknown name keeps the prompt open and says why
+        assert isinstance(jump, JumpScreen)
+        assert jump.matches_text == "no view or resource named 'nope'"
+        await pilot.press("escape")
         assert type(app.screen).__name__ == "ChainsScreen"
-        assert status_of(app).level == "error" and "nope" in status_of(app).message
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "ContainerScreen"
 
 
 async def test_help_lists_every_key_of_the_view() -> None:

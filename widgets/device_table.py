@@ -60,6 +60,8 @@ def device_row(
 class DeviceTable(ResourceTable):
     """The devices of one sandbox; `show(devices, highlight)` refreshes it in place."""
 
+    noun = "devices"
+
     DEFAULT_CSS = """
     DeviceTable {
         height: auto;

@@ -45,6 +45,8 @@ def link_rows(net: NetnsFacts) -> dict[str, tuple[str | Text, ...]]:
 class LinkTable(ResourceTable):
     """The links of one sandbox's namespace; `show(netns)` refreshes it in place."""
 
+    noun = "links"
+
     DEFAULT_CSS = """
     LinkTable {
         height: auto;

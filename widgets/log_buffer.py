@@ -3,7 +3,9 @@
 Kept apart from the widget (Toolong style) so ingestion, filtering and searching can be
 tested and benchmarked without a screen, and so the widget only ever asks "what is on
 row y". Lines beyond `max_lines` are dropped oldest-first and counted; a filter hides
-lines (over the whole retained buffer, never only the tail), find only marks them.
+lines (over the whole retained buffer, never only the tail), find only marks them. With
+`show_scope` (the all-logs view) each line also shows its sandbox and container, and
+`set_scope` keeps only the lines of one sandbox or container.
 """
 
 from __future__ import annotations
@@ -18,6 +20,33 @@ from kata_console.sources.model import LogLine
 DEFAULT_MAX_LINES = 10_000
 #: width of the source column (`engine`, `agent`, `stdout` ...)
 SOURCE_WIDTH = 6
+#: ids longer than this are shown by their first SHORT_ID characters (docker's short ids)
+LONG_ID = 16
+SHORT_ID = 12
+
+
+def _short(value: str) -> str:
+    return value[:SHORT_ID] if len(value) > LONG_ID else value
+
+
+def scope_label(line: LogLine) -> str:
+    """`sandbox/container`, `sandbox`, or `-` for a line of neither (long ids shortened)."""
+    sandbox, container = line.sandbox_id, line.container_id
+    if sandbox is None:
+        return f"-/{_short(container)}" if container else "-"
+    return _short(sandbox) + (f"/{_short(container)}" if container else "")
+
+
+def in_scope(line: LogLine, scope: str) -> bool:
+    """`scope` is `sandbox`, `sandbox/container` or a container id; each part is a prefix
+    of the id (so the shortened ids the view shows can be typed back)."""
+    if not scope:
+        return True
+    sandbox, container = line.sandbox_id or "", line.container_id or ""
+    want, slash, want_container = scope.partition("/")
+    if slash:
+        return sandbox.startswith(want) and bool(container) and container.startswith(want_container)
+    return sandbox.startswith(want) or (bool(container) and container.startswith(want))
 
 
 @dataclass(slots=True)
@@ -27,6 +56,7 @@ class Entry:
     seq: int
     line: LogLine
     body: str  # "source  text": what find and filter search
+    scope: str = ""  # `sandbox/container` (shown only with `show_scope`)
 
     def stamp(self) -> str:
         return self.line.time.strftime("%H:%M:%S.%f")[:-3]
@@ -47,6 +77,12 @@ class LogBuffer:
         self.skipped = 0
         self._filter = ""
         self._find = ""
+        self._scope = ""
+        #: show each line's sandbox/container (the all-logs view)
+        self.show_scope = False
+        #: width of the scope column: the widest label seen (grows, never shrinks, so
+        #: the text column does not jump back and forth)
+        self.scope_width = 0
         self.visible: list[Entry] = []
         #: indexes into `visible` of lines that contain the find term
         self.matches: list[int] = []
@@ -58,6 +94,8 @@ class LogBuffer:
         self.max_width = 0
         #: visible lines dropped from the front by the last `extend` (indexes shifted by it)
         self.last_trim = 0
+        #: the scope column grew since the owner last looked (it resets this)
+        self.widened = False
 
     # ------------------------------------------------------------------ ingestion
 
@@ -65,17 +103,25 @@ class LogBuffer:
         """Append lines (oldest first); returns how many became visible."""
         full = self._entries.maxlen or 0
         accepted = 0
+        widened = False
         for line in lines:
             if len(self._entries) == full:
                 self.dropped += 1
             body = f"{line.source:<{SOURCE_WIDTH}} {line.text}"
-            entry = Entry(self._seq, line, body)
+            entry = Entry(self._seq, line, body, scope_label(line))
+            if self.show_scope and len(entry.scope) > self.scope_width:
+                self.scope_width = len(entry.scope)
+                widened = True
             self._seq += 1
             self._entries.append(entry)
             if self._accepts(entry):
                 self.visible.append(entry)
                 accepted += 1
         self._trim()
+        if widened:  # every row's prefix grew: wrapped rows and widths change
+            self._reindex()
+            self.widened = True
+            return accepted
         accepted = min(accepted, len(self.visible))
         base = len(self.visible) - accepted
         self._index(self.visible[base:], base)
@@ -104,6 +150,27 @@ class LogBuffer:
     @property
     def find(self) -> str:
         return self._find
+
+    @property
+    def scope(self) -> str:
+        return self._scope
+
+    def set_scope(self, scope: str) -> None:
+        """Keep only lines of this sandbox / `sandbox/container` / container ("": all)."""
+        self._scope = scope.strip()
+        self.visible = [e for e in self._entries if self._accepts(e)]
+        self._reindex()
+
+    def scopes(self) -> list[str]:
+        """Every sandbox and `sandbox/container` of the retained lines, for completion."""
+        seen: dict[str, None] = {}
+        for e in self._entries:
+            sandbox, container = e.line.sandbox_id, e.line.container_id
+            if sandbox:
+                seen.setdefault(sandbox, None)
+                if container:
+                    seen.setdefault(f"{sandbox}/{container}", None)
+        return list(seen)
 
     def set_filter(self, term: str) -> None:
         """Hide lines that do not contain `term` (case-insensitive); "" shows all."""
@@ -138,7 +205,9 @@ class LogBuffer:
 
     def display(self, entry: Entry) -> str:
         """The full display text of a line (prefix + body)."""
-        return f"{entry.stamp()} {entry.body}" if self.timestamps else entry.body
+        scope = f"{entry.scope:<{self.scope_width}} " if self.show_scope else ""
+        stamp = f"{entry.stamp()} " if self.timestamps else ""
+        return f"{stamp}{scope}{entry.body}"
 
     @property
     def row_count(self) -> int:
@@ -159,11 +228,21 @@ class LogBuffer:
     def text_of(self, entries: Iterable[Entry] | None = None) -> str:
         """Plain text of lines (default: the visible ones), for save and copy."""
         chosen = self.visible if entries is None else entries
+        if self.show_scope:
+            return "".join(f"{e.line.time.isoformat()} {e.scope} {e.body}\n" for e in chosen)
         return "".join(f"{e.line.time.isoformat()} {e.body}\n" for e in chosen)
+
+    @property
+    def prefix_width(self) -> int:
+        """Cells before a line's body: the timestamp and the scope column."""
+        width = 13 if self.timestamps else 0
+        return width + (self.scope_width + 1 if self.show_scope else 0)
 
     # ------------------------------------------------------------------ helpers
 
     def _accepts(self, entry: Entry) -> bool:
+        if self._scope and not in_scope(entry.line, self._scope):
+            return False
         return not self._filter or self._filter.lower() in entry.body.lower()
 
     def _trim(self) -> None:
@@ -191,7 +270,7 @@ class LogBuffer:
     def _index(self, added: list[Entry], base: int) -> None:
         term = self._find.lower()
         width = self.wrap_width
-        prefix = 13 if self.timestamps else 0
+        prefix = self.prefix_width
         for offset, entry in enumerate(added):
             i = base + offset
             if term and term in entry.body.lower():

@@ -77,6 +77,7 @@ class LogPane(Vertical):
         scope: Callable[[LogLine], bool] | None = None,
         max_lines: int = DEFAULT_MAX_LINES,
         cursor_blink: bool = True,
+        show_scope: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
@@ -85,11 +86,13 @@ class LogPane(Vertical):
         scope: only lines for which this returns True are kept (None: every line).
         max_lines: size of the bounded buffer.
         cursor_blink: blink the find/filter input cursor (tests turn it off).
+        show_scope: show each line's sandbox/container (a pane of every line).
         """
         super().__init__(id=id, classes=classes)
         self.border_title = title
         self.scope = scope
         self.buffer = LogBuffer(max_lines)
+        self.buffer.show_scope = show_scope
         self._pending: list[LogLine] = []
         self._prompt_kind = ""
         self._cursor_blink = cursor_blink
@@ -133,7 +136,8 @@ class LogPane(Vertical):
         if view.current is not None and self.buffer.last_trim:
             shifted = view.current - self.buffer.last_trim
             view.current = shifted if shifted >= 0 else None
-        view.rows_changed()
+        view.rows_changed(restyle=self.buffer.widened)
+        self.buffer.widened = False
         self._update_status()
         return written
 
@@ -145,6 +149,13 @@ class LogPane(Vertical):
         view.relayout()
         if term:
             self.action_next_match()
+        self._update_status()
+
+    def set_scope(self, scope: str) -> None:
+        """Show only the lines of a sandbox, `sandbox/container` or container ("": all)."""
+        self.buffer.set_scope(scope)
+        self.view.current = None
+        self.view.relayout()
         self._update_status()
 
     def set_filter(self, term: str) -> None:
@@ -242,6 +253,8 @@ class LogPane(Vertical):
         parts.append(f"{len(buffer.visible)}/{len(buffer)} lines")
         if buffer.dropped:
             parts.append(f" ({buffer.dropped} dropped, max {buffer.max_lines})")
+        if buffer.scope:
+            parts += ["  scope: ", (buffer.scope, "bold $accent")]
         if buffer.filter:
             parts += ["  filter: ", (buffer.filter, "bold $accent")]
         if buffer.find:

@@ -41,8 +41,8 @@ class LogView(ScrollView, can_focus=True):
         Binding("end", "follow_end", "Follow", id="log.follow", show=False),
     ]
 
-    COMPONENT_CLASSES = {"logview--match", "logview--current", "logview--stamp"}
-    """Find matches, the current match, the timestamp column."""
+    COMPONENT_CLASSES = {"logview--match", "logview--current", "logview--stamp", "logview--scope"}
+    """Find matches, the current match, the timestamp column, the sandbox/container column."""
 
     DEFAULT_CSS = """
     LogView {
@@ -51,6 +51,7 @@ class LogView(ScrollView, can_focus=True):
         & > .logview--match { background: $warning 40%; }
         & > .logview--current { background: $warning; color: $background; text-style: bold; }
         & > .logview--stamp { color: $text-muted; }
+        & > .logview--scope { color: $text-accent; }
     }
     """
 
@@ -170,18 +171,24 @@ class LogView(ScrollView, can_focus=True):
         source_style = _style(SOURCE_STYLES.get(line.source, "dim"))
         level_style = _style(LEVEL_STYLES.get(line.level, ""))
         source = f"{line.source:<{SOURCE_WIDTH}} "
+        scope = f"{entry.scope:<{buffer.scope_width}} " if buffer.show_scope else ""
+        scope_style = self.get_component_rich_style("logview--scope") if scope else None
         if not buffer.find and end is None and not start:
-            # the common case (following a stream): three segments, no Text round trip
+            # the common case (following a stream): a few segments, no Text round trip
             segments = [
                 Segment(source, base + source_style),
                 Segment(line.text, base + level_style),
             ]
+            if scope_style is not None:
+                segments.insert(0, Segment(scope, base + scope_style))
             if stamp is not None:
                 segments.insert(0, Segment(entry.stamp() + " ", base + stamp))
             return Strip(segments)
         text = Text(no_wrap=True, end="")
         if stamp is not None:
             text.append(entry.stamp() + " ", stamp)
+        if scope_style is not None:
+            text.append(scope, scope_style)
         text.append(source, source_style)
         text.append(line.text, level_style)
         if buffer.find:

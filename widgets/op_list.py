@@ -74,6 +74,8 @@ class OpList(ResourceTable):
     | enter | Open the op's container (or sandbox). |
     """
 
+    noun = "ops"
+
     DEFAULT_CSS = """
     OpList {
         height: 1fr;

@@ -47,6 +47,8 @@ def process_row(p: ProcessFacts, now: _dt.datetime) -> tuple[str | Text, ...]:
 class ProcessTable(ResourceTable):
     """The host processes of one sandbox; `show(processes, now)` refreshes it in place."""
 
+    noun = "processes"
+
     DEFAULT_CSS = """
     ProcessTable {
         height: auto;

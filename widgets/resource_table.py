@@ -3,7 +3,10 @@
 A refresh of 2,000 rows must not rebuild the table (k9s and lazydocker users complain
 about exactly that): rows are diffed by key and only changed cells are written, gone
 rows are removed, new ones appended. `apply` returns how many rows it touched, which the
-benchmark reports. A `/` filter hides rows whose text does not contain the term.
+benchmark reports. `/` filters as you type (a regex, `!` inverts it: widgets/row_query),
+`<` `>` pick the column to sort by and `I` inverts it (htop's keys; a click on a header
+does the same); the sorted column's header carries the arrow, the border's subtitle the
+filter and how many rows it keeps.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+
+from widgets.filter_prompt import FilterPrompt
+from widgets.row_query import RowFilter, compile_filter, ordered
 
 Cell = str | Text
 Row = tuple[Cell, ...]
@@ -29,13 +35,32 @@ class ResourceTable(DataTable[Cell]):
     | :- | :- |
     | enter | Open the row under the cursor (posts `RowSelected`). |
     | g / G | First / last row. |
+    | / | Filter as you type (the screen's `FilterPrompt`). |
+    | > / < | Sort by the next / previous column (past the last: the source's order). |
+    | I | Invert the sort. |
     """
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="table.open"),
         Binding("g", "scroll_top", "Top", show=False, id="table.top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+        Binding("slash", "filter", "Filter", id="table.filter", key_display="/"),
+        Binding(
+            "greater_than_sign", "sort(1)", "Sort", id="table.sort", show=False, key_display=">"
+        ),
+        Binding(
+            "less_than_sign",
+            "sort(-1)",
+            "Sort back",
+            id="table.sort_back",
+            show=False,
+            key_display="<",
+        ),
+        Binding("I", "invert_sort", "Invert sort", id="table.sort_invert", show=False),
     ]
+
+    #: what the rows are, for the filter prompt and its status ("rows" unless told)
+    noun = "rows"
 
     DEFAULT_CSS = """
     ResourceTable {
@@ -57,7 +82,9 @@ class ResourceTable(DataTable[Cell]):
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self._columns = tuple(columns)
         self._all: dict[str, Row] = {}
-        self._filter = ""
+        self._filter: RowFilter = compile_filter("")
+        self._sort: str | None = None
+        self._reverse = False
         #: rows touched by the last `apply` (added, removed or with a changed cell)
         self.touched = 0
 
@@ -70,7 +97,22 @@ class ResourceTable(DataTable[Cell]):
     @property
     def filter(self) -> str:
         """The active filter term ("" = none)."""
-        return self._filter
+        return self._filter.term
+
+    @property
+    def total(self) -> int:
+        """Rows the table holds, shown or filtered out."""
+        return len(self._all)
+
+    @property
+    def sort_column(self) -> str | None:
+        """Key of the column the rows are sorted by (None: the source's order)."""
+        return self._sort
+
+    @property
+    def sort_reverse(self) -> bool:
+        """The sort is descending."""
+        return self._reverse
 
     @property
     def selected_key(self) -> str | None:
@@ -81,10 +123,21 @@ class ResourceTable(DataTable[Cell]):
         return str(key) if key is not None else None
 
     def set_filter(self, term: str) -> int:
-        """Show only rows containing `term` (case-insensitive); returns rows shown."""
-        self._filter = term.strip()
+        """Show only rows with a cell matching `term` (a regex, `!` inverts); returns rows
+        shown. A bad regex raises `FilterError` and the previous filter stays."""
+        self._filter = compile_filter(term)
         self._sync()
+        self._show_subtitle()
         return self.row_count
+
+    def set_sort(self, column: str | None, reverse: bool = False) -> None:
+        """Sort by this column (None: the source's order); the header shows the arrow."""
+        keys = [key for key, _ in self._columns]
+        if column is not None and column not in keys:
+            raise ValueError(f"no column {column!r}")
+        self._sort, self._reverse = column, reverse and column is not None
+        self._show_labels()
+        self._sync()
 
     def apply(self, rows: Mapping[str, Row]) -> int:
         """Make the table show `rows` (in this order); returns the number of rows touched."""
@@ -98,17 +151,58 @@ class ResourceTable(DataTable[Cell]):
         self.move_cursor(row=self.get_row_index(key))
         return True
 
+    # ------------------------------------------------------------------ actions
+
+    def action_filter(self) -> None:
+        self.post_message(FilterPrompt.Requested(self))
+
+    def action_sort(self, step: int) -> None:
+        """Next (+1) / previous (-1) column; one step past either end is no sort."""
+        keys: list[str | None] = [None, *(key for key, _ in self._columns)]
+        at = keys.index(self._sort)
+        self.set_sort(keys[(at + step) % len(keys)], self._reverse)
+
+    def action_invert_sort(self) -> None:
+        if self._sort is None:  # nothing sorted yet: invert the first column
+            self.set_sort(self._columns[0][0], True)
+        else:
+            self.set_sort(self._sort, not self._reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click inverts."""
+        event.stop()
+        column = str(event.column_key.value)
+        self.set_sort(column, not self._reverse if column == self._sort else False)
+
     # ------------------------------------------------------------------ helpers
 
     def _visible(self) -> dict[str, Row]:
-        if not self._filter:
-            return self._all
-        term = self._filter.lower()
-        return {
-            k: row
-            for k, row in self._all.items()
-            if term in k.lower() or any(term in _plain(c).lower() for c in row)
-        }
+        rows = self._all
+        if self._filter.pattern is not None:
+            match = self._filter.matches
+            rows = {k: r for k, r in rows.items() if match([k, *(_plain(c) for c in r)])}
+        if self._sort is None:
+            return rows
+        at = [key for key, _ in self._columns].index(self._sort)
+        keys = ordered(list(rows), lambda k: _plain(rows[k][at]), self._reverse)
+        return {k: rows[k] for k in keys}
+
+    def _show_subtitle(self) -> None:
+        term = self._filter.term
+        self.border_subtitle = f"/{term}  {self.row_count} of {self.total}" if term else ""
+
+    def _show_labels(self) -> None:
+        """The sorted column's header carries ▲ (ascending) or ▼ (descending)."""
+        arrow = "▼" if self._reverse else "▲"
+        for key, label in self._columns:
+            column = self.columns.get(key)  # type: ignore[call-overload]
+            if column is None:
+                continue
+            text = Text(f"{label} {arrow}" if key == self._sort else label)
+            column.label = text
+            column.content_width = max(column.content_width, text.cell_len)
+        self._require_update_dimensions = True  # the header may need a wider column
+        self.refresh()
 
     def _sync(self) -> int:
         wanted = self._visible()
@@ -148,4 +242,6 @@ class ResourceTable(DataTable[Cell]):
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
         self.touched = touched
+        if self._filter.term:
+            self._show_subtitle()
         return touched

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer
 
+from kata_console.screens.filtering import FilterHandling
 from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
+from widgets.filter_prompt import FilterPrompt
 from widgets.host_bar import HostBar
 from widgets.status_line import StatusLine
 
@@ -49,7 +50,7 @@ def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
     return [table[op] for op in ops]
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(FilterHandling):
     """Base of the console's views: breadcrumb on top, status line and footer below."""
 
     BINDINGS: ClassVar[list[Binding]] = [
@@ -74,6 +75,7 @@ class ConsoleScreen(Screen[None]):
         if getattr(self.kc.source, "inspects_host", False):
             yield HostBar(self.kc.source, id="host-bar")
         yield from self.compose_body()
+        yield FilterPrompt(id="filter-prompt", cursor_blink=self.kc.cursor_blink)
         yield StatusLine(id="status")
         yield Footer()
 
@@ -123,6 +125,8 @@ class ConsoleScreen(Screen[None]):
         return True
 
     def action_back(self) -> None:
+        if self.clear_focused_filter():
+            return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 

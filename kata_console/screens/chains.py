@@ -6,12 +6,14 @@ a one-line summary of what is broken above the tree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from kata_console.engine.mounts.chainmodel import BAD_STATUSES, ChainReport
-from kata_console.screens.base import ConsoleScreen
+from kata_console.screens.resource import ResourceScreen
 from widgets.chain_tree import ChainTree
 
 
@@ -31,10 +33,13 @@ def summary(report: ChainReport) -> str:
     return text + "".join(f"; warning: {w}" for w in report.warnings)
 
 
-class ChainsScreen(ConsoleScreen):
+class ChainsScreen(ResourceScreen):
     """The host's chains."""
 
     crumbs = ("chains",)
+    can_describe = False
+    #: the last resolution (what ctrl+e exports: `chains --json`)
+    report: ChainReport | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("resolving...", id="chains-summary")
@@ -49,6 +54,14 @@ class ChainsScreen(ConsoleScreen):
     def action_reload(self) -> None:
         self.load()
 
+    def selected_path(self) -> tuple[str, str] | None:
+        return self.query_one(ChainTree).selected_path()
+
+    def export_data(self) -> tuple[str, str, Any] | None:
+        if self.report is None:
+            return None
+        return ("every chain (chains --json)", "chains", self.report.to_dict())
+
     @work(exclusive=True, group="chains", exit_on_error=False)
     async def load(self) -> None:
         try:
@@ -57,6 +70,7 @@ class ChainsScreen(ConsoleScreen):
             self.query_one("#chains-summary", Static).update("")
             self.kc.report_error(f"cannot resolve chains: {exc}")
             return
+        self.report = report
         covered = {la.path for c in report.chains for la in c.layers}
         bare = [e for e in report.erofs_mounts if e.target not in covered]
         self.query_one(ChainTree).show_chains(

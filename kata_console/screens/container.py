@@ -3,6 +3,8 @@ verdict, the devices it holds, and its live logs (engine events + its stdout).""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,15 +12,18 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from kata_console.chaintext import verdict_text
-from kata_console.screens.base import MUTATING_ACTIONS, ConsoleScreen, op_bindings
+from kata_console.exports import container_dict
+from kata_console.screens.base import MUTATING_ACTIONS, op_bindings
+from kata_console.screens.resource import ResourceScreen
 from kata_console.sources.model import ContainerView, Operation, SandboxView
+from kata_console.sources.rawdocs import Target
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
 from widgets.state_badge import state_text
 
 
-class ContainerScreen(ConsoleScreen):
+class ContainerScreen(ResourceScreen):
     """Everything about one container."""
 
     BINDINGS = [
@@ -104,6 +109,39 @@ class ContainerScreen(ConsoleScreen):
         self.query_one(DeviceTable).show([], [])
         self.status(f"container {self.sandbox_id}/{self.container_id}: {why}", "warning")
         self.refresh_bindings()
+
+    @property
+    def container(self) -> ContainerView | None:
+        sb = self.kc.sandbox(self.sandbox_id)
+        return sb.container(self.container_id) if sb else None
+
+    def describe_target(self) -> Target | None:
+        """The selected device when the device table has focus, else the container."""
+        devices = self.query_one(DeviceTable)
+        if self.focused is devices and devices.selected_key is not None:
+            return ("device", self.sandbox_id, devices.selected_key)
+        return ("container", self.sandbox_id, self.container_id)
+
+    def selected_path(self) -> tuple[str, str] | None:
+        devices, tree = self.query_one(DeviceTable), self.query_one(ChainTree)
+        if self.focused is tree:
+            return tree.selected_path()
+        sb = self.kc.sandbox(self.sandbox_id)
+        if self.focused is devices and devices.selected_key is not None and sb is not None:
+            dev = next((d for d in sb.devices if d.id == devices.selected_key), None)
+            return ("backing file", dev.host_path) if dev and dev.host_path else None
+        c = self.container
+        return ("rootfs mountpoint", c.chain.target) if c and c.chain else None
+
+    def export_data(self) -> tuple[str, str, Any] | None:
+        """The container's chain as `chains --json` has it (the container without one)."""
+        c = self.container
+        if c is None:
+            return None
+        if c.chain is not None:
+            what = f"the rootfs chain of {c.id} (a chains --json entry)"
+            return (what, f"chain-{c.id}", c.chain.to_dict())
+        return (f"container {c.id}", c.id, container_dict(c))
 
     def action_focus_chain(self) -> None:
         self.query_one(ChainTree).focus()

@@ -3,6 +3,8 @@ agent and hypervisor facts, and the sandbox's own log lines."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -11,8 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from kata_console.screens.base import MUTATING_ACTIONS, ConsoleScreen, op_bindings
+from kata_console.exports import sandbox_dict
+from kata_console.screens.base import MUTATING_ACTIONS, op_bindings
+from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
+from kata_console.sources.rawdocs import Target
 from widgets.device_table import DeviceTable
 from widgets.link_table import LinkTable
 from widgets.log_pane import LogPane
@@ -46,7 +51,7 @@ def container_row(c: ContainerView) -> Row:
     )
 
 
-class SandboxScreen(ConsoleScreen):
+class SandboxScreen(ResourceScreen):
     """Containers, devices and facts of one sandbox."""
 
     BINDINGS = [
@@ -65,7 +70,9 @@ class SandboxScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sandbox-top"):
-            yield ResourceTable(COLUMNS, id="containers")
+            containers = ResourceTable(COLUMNS, id="containers")
+            containers.noun = "containers"
+            yield containers
             yield Static(id="facts")
         yield DeviceTable(id="devices", host=getattr(self.kc.source, "inspects_host", False))
         yield ProcessTable(id="processes", classes="host-only")
@@ -124,6 +131,39 @@ class SandboxScreen(ConsoleScreen):
     def operation_for(self, op: str) -> Operation | None:
         key = self.query_one("#containers", ResourceTable).selected_key
         return Operation(f"{op}_container", self.sandbox_id, key) if key else None
+
+    def describe_target(self) -> Target | None:
+        """The selected container or device when its table has focus, else the sandbox."""
+        focused = self.focused
+        key = focused.selected_key if isinstance(focused, ResourceTable) else None
+        if key is not None and focused is self.query_one("#containers"):
+            return ("container", self.sandbox_id, key)
+        if key is not None and isinstance(focused, DeviceTable):
+            return ("device", self.sandbox_id, key)
+        return ("sandbox", self.sandbox_id)
+
+    def selected_path(self) -> tuple[str, str] | None:
+        sb = self.sandbox
+        focused = self.focused
+        key = focused.selected_key if isinstance(focused, ResourceTable) else None
+        if sb is not None and key is not None and focused is self.query_one("#containers"):
+            c = sb.container(key)
+            return ("rootfs mountpoint", c.chain.target) if c and c.chain else None
+        if sb is not None and key is not None and isinstance(focused, DeviceTable):
+            dev = next((d for d in sb.devices if d.id == key), None)
+            return ("backing file", dev.host_path) if dev and dev.host_path else None
+        return sandbox_path(sb)
+
+    def export_data(self) -> tuple[str, str, Any] | None:
+        report = host_sandbox(self.kc.source, self.sandbox_id)
+        if report is not None:
+            return (
+                f"sandbox {self.sandbox_id} (inspect --json)",
+                self.sandbox_id,
+                report.to_dict(),
+            )
+        sb = self.sandbox
+        return (f"sandbox {sb.id}", sb.id, sandbox_dict(sb)) if sb is not None else None
 
     def action_focus_devices(self) -> None:
         self.query_one(DeviceTable).focus()

@@ -1,18 +1,21 @@
 """The first view: every sandbox with its state, hypervisor, agent health and age.
 
 Rows are keyed by sandbox id and diffed on every reload, so a refresh touches only the
-sandboxes that changed. `/` filters, Enter drills into the sandbox.
+sandboxes that changed. `/` filters (screens/filtering), Enter drills into the sandbox.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import DataTable
 
-from kata_console.screens.base import ConsoleScreen, op_bindings
+from kata_console.exports import sandbox_dict
+from kata_console.screens.base import op_bindings
+from kata_console.screens.resource import ResourceScreen, host_report, sandbox_path
 from kata_console.sources.model import Operation, SandboxView, format_age
-from widgets.prompt_bar import PromptBar
+from kata_console.sources.rawdocs import Target
 from widgets.resource_table import ResourceTable, Row
 from widgets.state_badge import health_text, state_text
 from widgets.status_line import StatusLine
@@ -42,21 +45,19 @@ def sandbox_row(sb: SandboxView, now: object) -> Row:
     )
 
 
-class SandboxesScreen(ConsoleScreen):
+class SandboxesScreen(ResourceScreen):
     """All sandboxes of the source."""
 
-    BINDINGS = [
-        Binding("slash", "filter", "Filter", id="sandboxes.filter", key_display="/"),
-        *op_bindings("sandbox", ("start", "stop", "delete")),
-    ]
+    BINDINGS = op_bindings("sandbox", ("start", "stop", "delete"))
 
     crumbs = ("sandboxes",)
     #: the list was empty at the last picture
     _empty = False
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(COLUMNS, id="sandboxes")
-        yield PromptBar(id="filter-prompt", cursor_blink=self.kc.cursor_blink)
+        table = ResourceTable(COLUMNS, id="sandboxes")
+        table.noun = "sandboxes"
+        yield table
 
     @property
     def table(self) -> ResourceTable:
@@ -65,7 +66,7 @@ class SandboxesScreen(ConsoleScreen):
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         now = self.kc.source.now()
         touched = self.table.apply({sb.id: sandbox_row(sb, now) for sb in sandboxes})
-        self.table.border_title = self._title(len(sandboxes))
+        self.table.border_title = f"sandboxes ({len(sandboxes)})"
         self.last_touched = touched
         empty = self.kc.empty_notice or "no sandboxes"
         line = self.query_one(StatusLine)
@@ -81,6 +82,21 @@ class SandboxesScreen(ConsoleScreen):
         key = self.table.selected_key
         return Operation(f"{op}_sandbox", key) if key else None
 
+    def describe_target(self) -> Target | None:
+        key = self.table.selected_key
+        return ("sandbox", key) if key else None
+
+    def selected_path(self) -> tuple[str, str] | None:
+        key = self.table.selected_key
+        return sandbox_path(self.kc.sandbox(key)) if key else None
+
+    def export_data(self) -> tuple[str, str, Any] | None:
+        report = host_report(self.kc.source)
+        if report is not None:
+            return ("every sandbox (inspect --json)", "inspect", report.to_dict())
+        data = {"sandboxes": [sandbox_dict(sb) for sb in self.kc.sandboxes]}
+        return ("every sandbox", "sandboxes", data)
+
     # ------------------------------------------------------------------ actions
 
     def action_open(self) -> None:
@@ -88,42 +104,8 @@ class SandboxesScreen(ConsoleScreen):
         if key is not None:
             self.kc.open_sandbox(key)
 
-    def action_filter(self) -> None:
-        self.query_one(PromptBar).ask(
-            "filter", "filter sandboxes (empty: clear)", self.table.filter
-        )
-
-    def action_back(self) -> None:
-        if self.table.filter:
-            self._apply_filter("")
-        else:
-            super().action_back()
-
     # ------------------------------------------------------------------ handlers
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.kc.open_sandbox(str(event.row_key.value))
-
-    def on_prompt_bar_answered(self, event: PromptBar.Answered) -> None:
-        event.stop()
-        self._apply_filter(event.value)
-        self.table.focus()
-
-    def on_prompt_bar_cancelled(self, event: PromptBar.Cancelled) -> None:
-        event.stop()
-        self.table.focus()
-
-    def _apply_filter(self, term: str) -> None:
-        shown = self.table.set_filter(term)
-        self.table.border_title = self._title(len(self.kc.sandboxes))
-        if term:
-            self.status(
-                f"filter /{term}: {shown} of {len(self.kc.sandboxes)} sandboxes (Esc clears)"
-            )
-        else:
-            self.query_one("#status").clear()  # type: ignore[attr-defined]
-
-    def _title(self, total: int) -> str:
-        term = self.table.filter
-        return f"sandboxes ({total})" + (f"  /{term}" if term else "")

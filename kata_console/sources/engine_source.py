@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as _dt
 import tempfile
 from collections.abc import Callable
@@ -52,6 +53,15 @@ from kata_console.sources.model import (
     StateChanged,
     Unsubscribe,
     exit_text,
+)
+from kata_console.sources.rawdocs import (
+    RawDocument,
+    Target,
+    held,
+    read_file,
+    state_document,
+    title_of,
+    view_document,
 )
 from kata_console.sources.refusals import container_refusal, sandbox_refusal
 from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
@@ -355,6 +365,23 @@ class EngineSource:
         if code is not None:
             return "dead", f"its agent process exited with status {code}"
         return measured
+
+    async def raw_document(self, target: Target, sandboxes: list[SandboxView]) -> RawDocument:
+        """The persist.json the engine wrote for a sandbox, container or device (the
+        describe view); what the engine holds when it wrote none (a refused container)."""
+        sb_id = target[1]
+        if sb_id not in self.sandboxes:
+            return view_document(target, sandboxes, "the engine holds no such sandbox")
+        if target[0] == "container" and (sb_id, target[2]) in self.refused:
+            rootfs, error = self.refused[(sb_id, target[2])]
+            held_doc = {"refused": error, "rootfs": dataclasses.asdict(rootfs)}
+            return held(title_of(target), held_doc, "Kata refused it: no persist.json")
+        directory = str(self.store.sandbox_dir(sb_id))
+
+        def fallback() -> RawDocument:
+            return view_document(target, sandboxes, "the engine has written no persist.json yet")
+
+        return await asyncio.to_thread(state_document, target, directory, read_file, fallback)
 
     # ----------------------------------------------------------------- views
 

@@ -36,6 +36,7 @@ from kata_console.sources.model import (
     SourceEvent,
     Unsubscribe,
 )
+from kata_console.sources.rawdocs import RawDocument, Target, state_document, view_document
 
 EMPTY_NOTICE = "no Kata sandboxes in this host's state directories; C shows its mount chains"
 
@@ -158,6 +159,26 @@ class HostSource:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._inspection.close)
+
+    async def raw_document(self, target: Target, sandboxes: list[SandboxView]) -> RawDocument:
+        """The persist.json behind a sandbox, container or device as this host's files
+        hold it (read again, so it is what is there now): the describe view's text."""
+        report = self.report
+        found = next((s for s in report.sandboxes if s.id == target[1]), None) if report else None
+        if found is None:
+            return view_document(target, sandboxes, "not in the last inspection")
+        directory = found.state_dir
+
+        def fallback() -> RawDocument:
+            return view_document(target, sandboxes, f"no persist.json under {directory}")
+
+        return await asyncio.to_thread(
+            state_document, target, directory, self._read_state_file, fallback
+        )
+
+    def _read_state_file(self, path: str) -> bytes:
+        with self._lock:  # the ports are shared with a refresh that may be running
+            return self._inspection.ports.files.read_bytes(path)
 
 
 def _figure(key: str, value: float) -> tuple[str, str]:

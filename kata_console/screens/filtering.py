@@ -1,0 +1,48 @@
+"""The `/` filter of every table and tree of a view, in one place for every screen.
+
+A table or tree posts `FilterPrompt.Requested`; the screen's one `FilterPrompt` opens for
+it, filters as the user types, and its `Applied` / `Failed` land in the status line: how
+many rows the term keeps, or why the term is no regex (the last good filter stays). Esc
+on a filtered widget clears its filter before it leaves the view.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from widgets.filter_prompt import FilterPrompt
+from widgets.status_line import StatusLine
+
+
+class FilterHandling(Screen[None]):
+    """Mixed into `ConsoleScreen`: the filter prompt's messages and Esc's first duty."""
+
+    def on_filter_prompt_requested(self, event: FilterPrompt.Requested) -> None:
+        event.stop()
+        self.query_one(FilterPrompt).open_for(event.target)
+
+    def on_filter_prompt_applied(self, event: FilterPrompt.Applied) -> None:
+        event.stop()
+        line = self.query_one(StatusLine)
+        if event.term:
+            noun = event.target.noun
+            line.show(f"filter /{event.term}: {event.shown} of {event.total} {noun} (Esc clears)")
+        elif line.message.startswith("filter"):
+            line.clear()
+
+    def on_filter_prompt_failed(self, event: FilterPrompt.Failed) -> None:
+        event.stop()
+        kept = event.target.filter
+        still = f"; still /{kept}" if kept else ""
+        self.query_one(StatusLine).show(f"filter: {event.error}{still}", "error")
+
+    def clear_focused_filter(self) -> bool:
+        """Esc on a filtered table or tree clears its filter (True: it did)."""
+        focused = self.focused
+        if focused is None or not getattr(focused, "filter", ""):
+            return False
+        focused.set_filter("")  # type: ignore[attr-defined]
+        line = self.query_one(StatusLine)
+        if line.message.startswith("filter"):
+            line.clear()
+        return True
