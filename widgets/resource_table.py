@@ -4,12 +4,17 @@ A refresh of 2,000 rows must not rebuild the table (k9s and lazydocker users com
 about exactly that): rows are diffed by key and only changed cells are written, gone
 rows are removed, new ones appended. `apply` returns how many rows it touched, which the
 benchmark reports. A `/` filter hides rows whose text does not contain the term.
+
+Column widths follow the content: DataTable only measures a cell when its row is added, so
+an age that grows in place (`59m` -> `1h50m`) would be cut; after each change the columns
+are measured again and resized (wider or narrower) to their widest cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -20,6 +25,12 @@ Row = tuple[Cell, ...]
 
 def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _width(cell: object) -> int:
+    """Cells of the widest line of a cell, as DataTable lays it out."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((cell_len(line) for line in text.split("\n")), default=0)
 
 
 class ResourceTable(DataTable[Cell]):
@@ -147,5 +158,21 @@ class ResourceTable(DataTable[Cell]):
                     touched += changed
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+        if touched:
+            self._fit_columns()
         self.touched = touched
         return touched
+
+    def _fit_columns(self) -> None:
+        """Resize every column whose widest cell is no longer its width (grown or shrunk)."""
+        if not self.rows:
+            return
+        for key, column in self.columns.items():
+            width, widest = max(
+                ((_width(self.get_cell(row, key)), row) for row in self.rows),
+                key=lambda pair: pair[0],
+            )
+            if max(width, _width(column.label)) != column.content_width:
+                # DataTable re-measures the column from this one cell (the whole column
+                # when it is narrower): one cell per column, not one per changed cell
+                self.update_cell(widest, key, self.get_cell(widest, key), update_width=True)
