@@ -20,6 +20,8 @@ from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import HostSource
 from tests.test_tui_host import NODE, _recorded_at, host_app
+from tests.tui_support import make_app
+from widgets.device_table import DeviceTable
 from widgets.process_table import ProcessTable
 
 
@@ -81,3 +83,31 @@ async def test_a_value_that_grows_in_place_is_never_cut() -> None:
         assert line_with(screen_text(app), "containerd-shim-kata-v2").split()[-2] == "1m"
         ages = app.screen.query_one(ProcessTable).columns[ColumnKey("age")]
         assert ages.content_width == len("age")  # the column narrows again too
+
+
+async def test_device_host_paths_use_the_width_there_is() -> None:
+    """Whole at 200 columns, their tail at 120, whole again after growing back; the other
+    columns are never pushed out of sight."""
+    app = make_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        sandbox = app.sandbox("sb-web")
+        assert sandbox is not None
+        dev = sandbox.devices[0]
+        assert len(dev.host_path) > 44
+        table = app.screen.query_one(DeviceTable)
+        assert dev.host_path in line_with(screen_text(app), dev.id)
+        for size, shown in (
+            ((120, 40), "…/snapshots/2/layer.erofs"),
+            ((80, 24), "…/2/layer.erofs"),
+        ):
+            await pilot.resize_terminal(*size)
+            await settle(pilot)
+            line = line_with(screen_text(app), dev.id)
+            assert f" {shown} " in line and dev.host_path not in line, size
+            assert table.max_scroll_x == 0, size  # every column in sight
+        await pilot.resize_terminal(200, 50)
+        await settle(pilot)
+        assert dev.host_path in line_with(screen_text(app), dev.id)
