@@ -10,19 +10,30 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
+import pytest
 from rich.console import Console
 from textual.app import App
+from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.scroll_view import ScrollView
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import ColumnKey
 
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import HostSource
+from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_host import NODE, _recorded_at, host_app
+from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app
+from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
 from widgets.device_table import DeviceTable
 from widgets.process_table import ProcessTable
+from widgets.prompt_bar import PromptBar
 
 
 def screen_text(app: App[object]) -> str:
@@ -111,3 +122,141 @@ async def test_device_host_paths_use_the_width_there_is() -> None:
         await pilot.resize_terminal(200, 50)
         await settle(pilot)
         assert dev.host_path in line_with(screen_text(app), dev.id)
+
+
+# ---------------------------------------------------------------------- fitting
+
+
+def fit_problems(screen: Screen[object]) -> list[str]:
+    """Why this view does not fit its terminal (empty: it fits).
+
+    - no container scrolls vertically (the screen, its panels) and no leaf widget (the
+      facts, a strip) needs more rows than it has: only the content of a table, tree or
+      log view may scroll, never the page;
+    - every shown widget lies inside the screen and inside its parent, at least one row
+      high, unless it is inside a pane folded to its title line;
+    - a shown table has room for its header and at least one row.
+    """
+    problems: list[str] = []
+    bounds = screen.region
+    if screen.max_scroll_y > 0:
+        problems.append(f"the view scrolls by {screen.max_scroll_y} rows")
+    for widget in screen.query("*"):
+        if not widget.display or any(not node.display for node in widget.ancestors):
+            continue
+        if any(node.has_class("-folded") for node in widget.ancestors):
+            continue
+        if any(isinstance(node, ScrollableContainer) for node in widget.ancestors):
+            continue  # scrolled content: its scroll area is checked instead
+        name = f"{type(widget).__name__}#{widget.id}"
+        region = widget.region
+        if widget.has_class("-folded"):
+            if region.height != 1:
+                problems.append(f"{name}: folded to {region.height} rows")
+            continue
+        if isinstance(widget, ScrollView | ScrollableContainer):
+            pass  # a table, tree, log view or a modal's list: its content may scroll
+        elif widget.is_container:
+            if widget.max_scroll_y > 0:
+                problems.append(f"{name}: scrolls by {widget.max_scroll_y} rows")
+        elif widget.size.height:
+            # a leaf's virtual size is its outer size: ask how many rows its content needs
+            size = widget.size
+            needed = widget.get_content_height(size, screen.size, size.width)
+            if needed > size.height:
+                problems.append(f"{name}: needs {needed} rows, has {size.height}")
+        if isinstance(widget, PromptBar):
+            continue  # docked over the footer while open, hidden otherwise
+        if region.height < 1 or region.width < 1:
+            problems.append(f"{name}: no room ({region.width}x{region.height})")
+        elif bounds.intersection(region) != region:
+            problems.append(f"{name}: {region} is outside the screen {bounds}")
+        parent = widget.parent
+        if isinstance(parent, Widget) and not isinstance(parent, Screen):
+            inside = parent.region.intersection(region)
+            if inside != region and not isinstance(parent, Footer):
+                problems.append(f"{name}: {region} is cut by its parent {parent.region}")
+        if isinstance(widget, DataTable) and widget.row_count:
+            rows = widget.scrollable_content_region.height - widget.header_height
+            if rows < 1:
+                problems.append(f"{name}: no room for a row ({region.height} rows high)")
+    return problems
+
+
+#: the sizes every view is checked at, smallest first (one app is resized through them)
+SIZES = ((80, 24), (100, 30), (120, 40), (200, 50), (80, 40), (200, 24))
+
+#: view -> (app, where `:` goes, keys pressed there)
+VIEWS: dict[str, tuple[Callable[[], App[None]], str | None, tuple[str, ...]]] = {
+    "sandboxes": (make_app, "sandboxes", ()),
+    "sandbox": (make_app, "sb-web", ()),
+    "sandbox-logs-focused": (make_app, "sb-web", ("tab", "tab")),
+    "container": (make_app, "sb-web/web", ()),
+    "container-refused-layer": (make_app, "sb-batch/batch", ()),
+    "container-deleted-backing-file": (make_app, "sb-legacy/legacy", ()),
+    "chains": (make_app, "chains", ()),
+    "logs": (make_app, "logs", ()),
+    "host-sandboxes": (lambda: node(FrozenClock(_recorded_at())), None, ()),
+    "host-sandbox": (lambda: node(FrozenClock(_recorded_at())), "sb-web", ()),
+    "host-sandbox-processes": (lambda: node(FrozenClock(_recorded_at())), "sb-web", ("p",)),
+    "host-sandbox-network": (
+        lambda: node(FrozenClock(_recorded_at())),
+        "sb-web",
+        ("p", "tab"),
+    ),
+    "host-stopped-sandbox": (lambda: node(FrozenClock(_recorded_at())), "sb-legacy", ()),
+    "stepthrough": (lambda: plan_app(STEPTHROUGH)[0], None, ()),
+    "stepthrough-failed": (lambda: plan_app(FAILED_START)[0], None, ("c",)),
+    "help": (make_app, "sb-web/web", ("question_mark",)),
+    "confirm": (make_app, "sb-web/web", ("x",)),
+    "confirm-sandbox": (make_app, "sandboxes", ("x",)),
+}
+
+
+async def settle_view(pilot: Pilot[None]) -> None:
+    """Settled, and for a plan: its engine at rest too."""
+    if isinstance(pilot.app.source, PlanSource):  # type: ignore[attr-defined]
+        await settle_plan(pilot)
+    else:
+        await settle(pilot)
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+async def test_every_view_fits_every_size(view: str) -> None:
+    factory, target, keys = VIEWS[view]
+    app = factory()
+    async with app.run_test(size=SIZES[0]) as pilot:
+        await settle_view(pilot)
+        if target:
+            app.jump_to(target)  # type: ignore[attr-defined]
+            await settle_view(pilot)
+        await pilot.press(*keys)
+        await settle_view(pilot)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            await settle_view(pilot)
+            problems = fit_problems(app.screen)
+            assert not problems, f"{view} at {size[0]}x{size[1]}:\n" + "\n".join(
+                [*problems, screen_text(app)]
+            )
+
+
+# ---------------------------------------------------------------------- facts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40), (200, 50)])
+async def test_facts_are_never_folded_into_slices(size: tuple[int, int]) -> None:
+    """Every fact's words stay whole on screen; a path breaks only after a separator (a
+    fixed grid folded `running` one letter a line at 80 columns)."""
+    app = node(FrozenClock(_recorded_at()))
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        text = screen_text(app)
+        sb = app.sandbox("sb-web")
+        assert sb is not None and sb.facts
+        for key, value in [("state", sb.state), ("hypervisor", sb.hypervisor), *sb.facts]:
+            assert key in text, key
+            for word in re.split(r"[\s/-]+", value):
+                assert not word or word in text, f"{word!r} of {key} cut:\n{text}"

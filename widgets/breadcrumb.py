@@ -42,8 +42,16 @@ class Breadcrumb(Widget):
             right += [(" READ-ONLY ", "bold $text on $warning"), " "]
         if self.demo:
             right += [(" DEMO ", "bold $text on $secondary"), " "]
-        if self.source:
-            right.append((f"source: {self.source} ", "$text-muted"))
         head, tail = Content.assemble(*left), Content.assemble(*right)
+        if self.source:
+            # one line: a source name too long for what the path leaves keeps its end
+            # (the file name), then goes altogether; the markers always stay
+            room = self.size.width - head.cell_length - tail.cell_length - 1
+            name = self.source
+            if len("source:  ") + len(name) > room:
+                keep = room - len("source: … ")
+                name = "\u2026" + name[-keep:] if keep >= 8 else ""
+            if name:
+                tail = Content.assemble(tail, (f"source: {name} ", "$text-muted"))
         pad = max(1, self.size.width - head.cell_length - tail.cell_length)
         return Content.assemble(head, " " * pad, tail)

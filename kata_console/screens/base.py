@@ -34,6 +34,12 @@ MUTATING_ACTIONS: dict[str, str] = {
 }
 
 
+#: below this many columns a view takes its narrow layout (class `-narrow`)
+NARROW_BELOW = 100
+#: below this many rows a view takes its short layout (class `-short`)
+SHORT_BELOW = 40
+
+
 def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
     """The lifecycle keys for a screen (`scope` prefixes the binding ids for keymaps)."""
     table = {
@@ -50,6 +56,18 @@ def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
 
 class ConsoleScreen(Screen[None]):
     """Base of the console's views: breadcrumb on top, status line and footer below."""
+
+    #: classes the compact layouts of app.tcss key on: `-narrow` below NARROW_BELOW
+    #: columns (side panels move above the tables), `-short` below SHORT_BELOW rows
+    #: (secondary panes fold or shrink so the view fits 80x24 without scrolling)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (NARROW_BELOW, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-short"),
+        (SHORT_BELOW, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="nav.back"),
