@@ -15,12 +15,14 @@ from collections.abc import Callable
 import pytest
 from rich.console import Console
 from textual.app import App
+from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer
+from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey
 
 from kata_console.app import KataConsole
@@ -260,3 +262,31 @@ async def test_facts_are_never_folded_into_slices(size: tuple[int, int]) -> None
             assert key in text, key
             for word in re.split(r"[\s/-]+", value):
                 assert not word or word in text, f"{word!r} of {key} cut:\n{text}"
+
+
+# ---------------------------------------------------------------------- footer
+
+
+@pytest.mark.parametrize("target", ["sandboxes", "sb-web", "sb-web/web", "chains", "logs"])
+async def test_footer_keeps_the_views_keys_whole_at_80_columns(target: str) -> None:
+    """Every key the footer shows is whole on screen, and the view's own keys are there
+    before the shared ones (back, jump, quit) are."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.jump_to(target)
+        await settle(pilot)
+        screen = app.screen
+        footer = screen.query_one(Footer)
+        shown = [key for key in footer.query(FooterKey) if key.display]
+        assert shown
+        for key in shown:
+            assert screen.region.intersection(key.region) == key.region, key.description
+        own = [
+            b.description
+            for b in vars(type(screen)).get("BINDINGS", [])
+            if isinstance(b, Binding) and b.show and screen.check_action(b.action, ())
+        ]
+        footer_line = screen_text(app).splitlines()[-1]
+        for description in own:
+            assert description in footer_line, f"{description!r}: {footer_line}"

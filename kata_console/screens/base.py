@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
 from widgets.host_bar import HostBar
+from widgets.key_footer import KeyFooter
 from widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class ConsoleScreen(Screen[None]):
             yield HostBar(self.kc.source, id="host-bar")
         yield from self.compose_body()
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The view's own widgets, between the breadcrumb and the status line."""
