@@ -267,14 +267,17 @@ async def test_facts_are_never_folded_into_slices(size: tuple[int, int]) -> None
 # ---------------------------------------------------------------------- footer
 
 
+@pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("target", ["sandboxes", "sb-web", "sb-web/web", "chains", "logs"])
-async def test_footer_keeps_the_views_keys_whole_at_80_columns(target: str) -> None:
+async def test_footer_keeps_the_views_keys_whole(target: str, width: int) -> None:
     """Every key the footer shows is whole on screen, and the view's own keys are there
     before the shared ones (back, jump, quit) are."""
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(width, 24)) as pilot:
         await settle(pilot)
         app.jump_to(target)
+        await settle(pilot)
+        await pilot.press("tab")  # another pane's keys: the footer is laid out again
         await settle(pilot)
         screen = app.screen
         footer = screen.query_one(Footer)
@@ -282,6 +285,9 @@ async def test_footer_keeps_the_views_keys_whole_at_80_columns(target: str) -> N
         assert shown
         for key in shown:
             assert screen.region.intersection(key.region) == key.region, key.description
+            for other in shown:  # the palette key is docked: nothing may run under it
+                overlap = other is not key and key.region.overlaps(other.region)
+                assert not overlap, f"{key.description!r} under {other.description!r}"
         own = [
             b.description
             for b in vars(type(screen)).get("BINDINGS", [])

@@ -86,6 +86,7 @@ _DROP = {2: 2, 0: 1, 1: 0}
 
 
 def _cells(key: FooterKey) -> int:
-    """Columns a key takes in the row, its margins included."""
+    """Columns a key takes in the row: its text, padding and border (the palette key's
+    `▏`), and margins; computed, so a key left out earlier is measured too."""
     margin = key.styles.margin
-    return cell_len(key.render().plain) + margin.left + margin.right
+    return cell_len(key.render().plain) + key.styles.gutter.width + margin.left + margin.right
