@@ -34,6 +34,7 @@ from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app
 from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
 from widgets.device_table import DeviceTable
+from widgets.link_table import LinkTable
 from widgets.process_table import ProcessTable
 from widgets.prompt_bar import PromptBar
 
@@ -296,3 +297,34 @@ async def test_footer_keeps_the_views_keys_whole(target: str, width: int) -> Non
         footer_line = screen_text(app).splitlines()[-1]
         for description in own:
             assert description in footer_line, f"{description!r}: {footer_line}"
+
+
+# ---------------------------------------------------------------------- folding
+
+
+async def test_a_short_sandbox_view_opens_the_pane_that_gets_focus() -> None:
+    """Below 40 rows one of devices / processes / network is open, the others keep their
+    title line; `p` and Tab open another; a tall terminal folds none."""
+    app = node(FrozenClock(_recorded_at()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-web")
+        await settle(pilot)
+        screen = app.screen
+        devices, procs = screen.query_one(DeviceTable), screen.query_one(ProcessTable)
+        links = screen.query_one(LinkTable)
+        assert devices.region.height > 3 and procs.region.height == links.region.height == 1
+        assert "processes" in screen_text(app) and "network" in screen_text(app)
+        await pilot.press("p")
+        await settle(pilot)
+        assert procs.has_focus and procs.region.height > 3
+        assert devices.region.height == links.region.height == 1
+        line = line_with(screen_text(app), "containerd-shim-kata-v2")
+        assert "4998" in line  # its rows are on screen
+        await pilot.press("tab")
+        await settle(pilot)
+        assert links.region.height > 3 and procs.region.height == 1
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert not screen.query(".-folded")
+        assert min(devices.region.height, procs.region.height, links.region.height) > 3
