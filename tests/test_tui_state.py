@@ -27,6 +27,7 @@ from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_stepthrough import CRASH, PLANS, STEPTHROUGH, plan_app, settle, step, until
 from tests.test_tui_stepthrough import view as stepthrough_view
 from tests.tui_support import SIZE, make_app, make_source
+from widgets.facts_panel import FactsPanel
 from widgets.op_list import OpList
 from widgets.resource_table import ResourceTable
 from widgets.state_strip import StateStrip
@@ -418,7 +419,8 @@ async def test_a_deleted_sandbox_screen_says_so_and_offers_only_what_applies() -
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.screen is screen
-        assert "sandbox sb-batch was deleted" in text_of(screen.query_one("#facts", Static))
+        facts = screen.query_one("#facts", FactsPanel)
+        assert "sandbox sb-batch was deleted" in " ".join(t.plain for t in facts.lines(120))
         for action in ("op_start", "op_stop", "op_delete", "op_create"):
             assert not screen.check_action(action, ())
         assert screen.check_action("back", ())

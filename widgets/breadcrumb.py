@@ -3,7 +3,8 @@
 Shows where the user is (so Esc is predictable) and, on the right, what the data is:
 a DEMO marker for demonstration sources (with what runs the VMs and the guests, so a
 simulated part is never taken for a real one) and READ-ONLY when actions are refused. When
-the line is too narrow the source name goes first, then the marker's long form.
+the line is too narrow the marker takes its short form and the source name keeps its end,
+then goes.
 """
 
 from __future__ import annotations
@@ -42,14 +43,24 @@ class Breadcrumb(Widget):
             left.append((" \u203a " if i else " ", "dim"))
             left.append((part, "bold $accent" if i == len(self.path) - 1 else ""))
         head = Content.assemble(*left)
-        long, short = self.marker
-        tails = [self._tail(long, True), self._tail(long, False), self._tail(short, False)]
         room = self.size.width - head.cell_length - 1
-        tail = next((t for t in tails if t.cell_length <= room), tails[-1])
+        long, short = self.marker
+        tail = self._tail(long)
+        if tail.cell_length > room and short:
+            tail = self._tail(short)
+        if self.source:
+            # one line: a source name too long for what the path and markers leave keeps
+            # its end (the file name), then goes altogether; the markers always stay
+            name, space = self.source, room - tail.cell_length
+            if len("source:  ") + len(name) > space:
+                keep = space - len("source: … ")
+                name = "\u2026" + name[-keep:] if keep >= 8 else ""
+            if name:
+                tail = Content.assemble(tail, (f"source: {name} ", "$text-muted"))
         pad = max(1, self.size.width - head.cell_length - tail.cell_length)
         return Content.assemble(head, " " * pad, tail)
 
-    def _tail(self, marker: str, with_source: bool) -> Content:
+    def _tail(self, marker: str) -> Content:
         right: list[str | tuple[str, str]] = []
         if self.read_only:
             right += [(" READ-ONLY ", "bold $text on $warning"), " "]
@@ -57,6 +68,4 @@ class Breadcrumb(Widget):
             right += [(" DEMO ", "bold $text on $secondary"), " "]
         if marker:
             right += [(marker, "$text-muted"), " "]
-        if self.source and with_source:
-            right.append((f"source: {self.source} ", "$text-muted"))
         return Content.assemble(*right)

@@ -7,12 +7,17 @@ benchmark reports. `/` filters as you type (a regex, `!` inverts it: widgets/row
 `<` `>` pick the column to sort by and `I` inverts it (htop's keys; a click on a header
 does the same); the sorted column's header carries the arrow, the border's subtitle the
 filter and how many rows it keeps.
+
+Column widths follow the content: DataTable only measures a cell when its row is added, so
+an age that grows in place (`59m` -> `1h50m`) would be cut; after each change the columns
+are measured again and resized (wider or narrower) to their widest cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -26,6 +31,12 @@ Row = tuple[Cell, ...]
 
 def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _width(cell: object) -> int:
+    """Cells of the widest line of a cell, as DataTable lays it out."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((cell_len(line) for line in text.split("\n")), default=0)
 
 
 class ResourceTable(DataTable[Cell]):
@@ -241,7 +252,23 @@ class ResourceTable(DataTable[Cell]):
                     touched += changed
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
+        if touched:
+            self._fit_columns()
         self.touched = touched
         if self._filter.term:
             self._show_subtitle()
         return touched
+
+    def _fit_columns(self) -> None:
+        """Resize every column whose widest cell is no longer its width (grown or shrunk)."""
+        if not self.rows:
+            return
+        for key, column in self.columns.items():
+            width, widest = max(
+                ((_width(self.get_cell(row, key)), row) for row in self.rows),
+                key=lambda pair: pair[0],
+            )
+            if max(width, _width(column.label)) != column.content_width:
+                # DataTable re-measures the column from this one cell (the whole column
+                # when it is narrower): one cell per column, not one per changed cell
+                self.update_cell(widest, key, self.get_cell(widest, key), update_width=True)

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
 
 from kata_console.screens.filtering import FilterHandling
 from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
 from widgets.filter_prompt import FilterPrompt
 from widgets.host_bar import HostBar
+from widgets.key_footer import KeyFooter
 from widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -34,6 +34,12 @@ MUTATING_ACTIONS: dict[str, str] = {
     "op_kill": "kill",
     "op_delete": "delete",
 }
+
+
+#: below this many columns a view takes its narrow layout (class `-narrow`)
+NARROW_BELOW = 100
+#: below this many rows a view takes its short layout (class `-short`)
+SHORT_BELOW = 40
 
 
 def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
@@ -52,6 +58,18 @@ def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
 
 class ConsoleScreen(FilterHandling):
     """Base of the console's views: breadcrumb on top, status line and footer below."""
+
+    #: classes the compact layouts of app.tcss key on: `-narrow` below NARROW_BELOW
+    #: columns (side panels move above the tables), `-short` below SHORT_BELOW rows
+    #: (secondary panes fold or shrink so the view fits 80x24 without scrolling)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (NARROW_BELOW, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-short"),
+        (SHORT_BELOW, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "back", "Back", id="nav.back"),
@@ -77,7 +95,7 @@ class ConsoleScreen(FilterHandling):
         yield from self.compose_body()
         yield FilterPrompt(id="filter-prompt", cursor_blink=self.kc.cursor_blink)
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """The view's own widgets, between the breadcrumb and the status line."""

@@ -26,7 +26,9 @@ class ConfirmScreen(ModalScreen[bool]):
         align: center middle;
         & > #dialog {
             width: 90;
+            max-width: 100%;
             height: auto;
+            max-height: 100%;
             border: thick $warning;
             background: $surface;
             padding: 1 2;

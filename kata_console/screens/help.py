@@ -77,6 +77,7 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
         & > VerticalScroll {
             width: 100;
+            max-width: 100%;
             height: 80%;
             border: thick $primary;
             background: $surface;

@@ -1,24 +1,32 @@
 """One sandbox: its containers, its device table (shared layers show refcount > 1), the
-agent and hypervisor facts, and the sandbox's own log lines."""
+agent and hypervisor facts, and the sandbox's own log lines.
+
+Layout by size (classes from `ConsoleScreen`'s breakpoints, rules in app.tcss): the facts
+sit beside the containers in a tall, wide terminal and flow as a strip above them when it
+is narrow or short. Below 40 rows only one of the devices / processes / network panes is
+unfolded (devices first, then whichever gets focus: `d`, `p`, Tab or a click), the others
+fold to their title line, and the logs take what is left: 80x24 fits without scrolling.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Static
+from textual.widget import Widget
+from textual.widgets import DataTable
 
 from kata_console.exports import sandbox_dict
-from kata_console.screens.base import MUTATING_ACTIONS, op_bindings
+from kata_console.screens.base import MUTATING_ACTIONS, NARROW_BELOW, SHORT_BELOW, op_bindings
 from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from kata_console.sources.rawdocs import Target
 from widgets.device_table import DeviceTable
+from widgets.facts_panel import Facts, FactsPanel
 from widgets.link_table import LinkTable
 from widgets.log_pane import LogPane
 from widgets.process_table import ProcessTable
@@ -57,6 +65,7 @@ class SandboxScreen(ResourceScreen):
     BINDINGS = [
         Binding("d", "focus_devices", "Devices", id="sandbox.devices"),
         Binding("m", "metrics", "Metrics", id="sandbox.metrics"),
+        Binding("p", "focus_processes", "Processes", id="sandbox.processes"),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
@@ -67,13 +76,15 @@ class SandboxScreen(ResourceScreen):
         #: the sandbox was there and is not any more (deleted): the view says so
         self.gone = False
         self._seen = False
+        self._short = False
+        self._unfolded: Widget | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sandbox-top"):
             containers = ResourceTable(COLUMNS, id="containers")
             containers.noun = "containers"
             yield containers
-            yield Static(id="facts")
+            yield FactsPanel(id="facts")
         yield DeviceTable(id="devices", host=getattr(self.kc.source, "inspects_host", False))
         yield ProcessTable(id="processes", classes="host-only")
         yield LinkTable(id="links", classes="host-only")
@@ -95,6 +106,7 @@ class SandboxScreen(ResourceScreen):
             # a host has no engine log to show; its panels need the room at 80x24
             self.query_one(LogPane).display = False
         self.kc.attach_log_pane(self.query_one(LogPane))
+        self._unfold(self.query_one(DeviceTable))
         self.query_one("#containers").focus()
 
     @property
@@ -116,10 +128,13 @@ class SandboxScreen(ResourceScreen):
         )
         self.query_one(DeviceTable).show(sb.devices)
         now = self.kc.source.now()
-        self.query_one("#facts", Static).update(_facts(sb, now))
+        self.query_one("#facts", FactsPanel).update(_facts(sb, now))
         # a source that inspects a host fills these; the others leave them hidden
         procs, links = self.query_one(ProcessTable), self.query_one(LinkTable)
-        procs.display = bool(sb.processes) or sb.network is not None
+        shown = bool(sb.processes) or sb.network is not None
+        if procs.display != shown:
+            procs.display = shown
+            self.refresh_bindings()  # `p` is only offered where there are processes
         links.display = sb.network is not None
         procs.show(sb.processes, now)
         links.show(sb.network)
@@ -168,11 +183,17 @@ class SandboxScreen(ResourceScreen):
     def action_focus_devices(self) -> None:
         self.query_one(DeviceTable).focus()
 
+    def action_focus_processes(self) -> None:
+        self.query_one(ProcessTable).focus()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
             return False  # nothing left to act on: not offered
         if action == "metrics":  # only a source that reaches shims can ask one
             return hasattr(self.kc.source, "metrics")  # elsewhere: not in the footer at all
+        if action == "focus_processes":  # only where the host's processes are shown
+            procs = self.query(ProcessTable)
+            return bool(procs) and bool(procs.first().display)
         return super().check_action(action, parameters)
 
     def _show_gone(self) -> None:
@@ -188,14 +209,44 @@ class SandboxScreen(ResourceScreen):
         self.query_one(DeviceTable).show([])
         for table in self.query(".host-only"):
             table.display = False
-        gone = Table.grid(padding=(0, 1))
-        gone.add_column(style="bold", no_wrap=True)
-        gone.add_column(overflow="fold")
+        gone = Facts()
         gone.add_row("state", Text("● deleted", style="dim strike"))
         gone.add_row("", Text(f"sandbox {self.sandbox_id} {what}; its logs stay below"))
-        self.query_one("#facts", Static).update(gone)
+        self.query_one("#facts", FactsPanel).update(gone)
         self.status(f"sandbox {self.sandbox_id} {what}", "warning")
         self.refresh_bindings()
+
+    # ------------------------------------------------------------------ layout
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow or short: the facts flow as a strip above the containers (app.tcss)."""
+        narrow, short = event.size.width < NARROW_BELOW, event.size.height < SHORT_BELOW
+        self.query_one(FactsPanel).strip = narrow or short
+        self._short = short
+        self._fold()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The pane of devices, processes or network that gets focus is the one unfolded
+        when the view is short."""
+        pane = next(
+            (node for node in event.widget.ancestors_with_self if node in self._lower()),
+            None,
+        )
+        if isinstance(pane, Widget):
+            self._unfold(pane)
+
+    def _lower(self) -> list[Widget]:
+        return [self.query_one(DeviceTable), *self.query(".host-only")]
+
+    def _unfold(self, pane: Widget) -> None:
+        self._unfolded = pane
+        self._fold()
+
+    def _fold(self) -> None:
+        """Short: every lower pane but the chosen one shows its title line only; tall:
+        none is folded (the class is only there while it is true)."""
+        for pane in self._lower():
+            pane.set_class(self._short and pane is not self._unfolded, "-folded")
 
     @work(exclusive=True, group="metrics", exit_on_error=False)
     async def action_metrics(self) -> None:
@@ -218,10 +269,8 @@ class SandboxScreen(ResourceScreen):
             self.kc.open_container(self.sandbox_id, str(event.row_key.value))
 
 
-def _facts(sb: SandboxView, now: object) -> Table:
-    table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+def _facts(sb: SandboxView, now: object) -> Facts:
+    table = Facts()
     table.add_row("state", state_text(sb.state))
     for error in sb.errors:  # first: what could not be read is why the rest looks odd
         table.add_row(Text("error", style="bold red"), Text(error, style="red"))

@@ -1,0 +1,162 @@
+"""Key/value facts of a sandbox, laid out for the room they get.
+
+Beside a table (`strip` off) the keys form a column and each value takes the width left;
+under a table (`strip` on, narrow terminals) the pairs flow one after another like words,
+so a short fact costs no line of its own. Either way a value too long for its line breaks
+after a path separator or at a space (`/run/vc/sbs/` + `sb-web`), never into slices of a
+few characters: a fixed grid folded `running` one letter per line at 80 columns.
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
+
+#: a value may break after these (kept at the end of the line) or at a space (dropped)
+BREAK_AFTER = "/-_.,:;=@"
+#: the keys' column takes at most this share of the width (longer keys wrap at spaces)
+KEY_SHARE = 0.4
+#: gap between two pairs of the strip
+GAP = "   "
+
+
+def _text(value: str | Text) -> Text:
+    return value if isinstance(value, Text) else Text(str(value))
+
+
+def break_lines(text: Text, width: int) -> list[Text]:
+    """`text` cut into lines of at most `width` cells, at the last break point that fits
+    (after a separator, or a space that is dropped); a run with no break point is cut at
+    the width."""
+    width = max(1, width)
+    lines: list[Text] = []
+    rest = text
+    while cell_len(rest.plain) > width:
+        plain = rest.plain
+        cut = 0
+        for i in range(min(len(plain), width), 0, -1):
+            if plain[i - 1] in BREAK_AFTER or (i < len(plain) and plain[i] == " "):
+                cut = i
+                break
+        if cut == 0:  # no break point: cut at the width (cells, for wide characters)
+            cut = width
+            while cut > 1 and cell_len(plain[:cut]) > width:
+                cut -= 1
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+        rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
+    lines.append(rest)
+    return lines
+
+
+class Facts:
+    """The rows of a facts panel, added the way rows of a Rich grid are."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Text, Text]] = []
+
+    def add_row(self, key: str | Text, value: str | Text) -> None:
+        key_text = _text(key).copy()
+        if not key_text.style and not key_text.spans:
+            key_text.stylize("bold")
+        self.rows.append((key_text, _text(value)))
+
+
+class FactsPanel(Widget):
+    """Facts as a key column (beside a table) or a flowing strip of pairs (under one)."""
+
+    DEFAULT_CSS = """
+    FactsPanel {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    strip: reactive[bool] = reactive(False, layout=True)
+    """Lay the pairs out one after another on lines instead of a key column."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._facts = Facts()
+
+    # ------------------------------------------------------------------ public API
+
+    def update(self, facts: Facts) -> None:
+        """Show these facts."""
+        self._facts = facts
+        self.refresh(layout=True)
+
+    def lines(self, width: int) -> list[Text]:
+        """The panel's lines at this content width."""
+        rows = self._facts.rows
+        if not rows:
+            return []
+        return self._strip(rows, width) if self.strip else self._column(rows, width)
+
+    # ------------------------------------------------------------------ Widget
+
+    def render(self) -> Text:
+        return Text("\n").join(self.lines(self.size.width))
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        rows = self._facts.rows
+        if self.strip or not rows:
+            return container.width
+        keys = max(cell_len(key.plain) for key, _ in rows)
+        values = max(cell_len(value.plain) for _, value in rows)
+        return keys + 1 + values
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.lines(width))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _column(self, rows: list[tuple[Text, Text]], width: int) -> list[Text]:
+        key_width = min(max(cell_len(key.plain) for key, _ in rows), int(width * KEY_SHARE))
+        key_width = max(1, key_width)
+        value_width = max(1, width - key_width - 1)
+        out: list[Text] = []
+        for key, value in rows:
+            keys = break_lines(key, key_width)
+            values = break_lines(value, value_width)
+            for k, v in zip_longest(keys, values, fillvalue=Text()):
+                line = k.copy()
+                line.pad_right(key_width - cell_len(k.plain) + 1)
+                out.append(line + v)
+        return out
+
+    def _strip(self, rows: list[tuple[Text, Text]], width: int) -> list[Text]:
+        out: list[Text] = []
+        line = Text()
+        for key, value in rows:
+            pair = key + " " + value
+            if not line.plain:
+                pass
+            elif cell_len(line.plain) + len(GAP) + cell_len(pair.plain) <= width:
+                line.append(GAP)
+            else:
+                out.append(line)
+                line = Text()
+            if cell_len(pair.plain) <= width - cell_len(line.plain):
+                line.append_text(pair)
+                continue
+            # a pair longer than a line: its value continues under itself, or under the
+            # key when the key takes more than a third of the line
+            key_cells = cell_len(key.plain)
+            indent = key_cells + 1 if key_cells + 1 <= width // 3 else 2
+            pieces = break_lines(value, width - indent)
+            if indent > key_cells:
+                line.append_text(key + " " * (indent - key_cells) + pieces.pop(0))
+            else:
+                line.append_text(key)
+            for piece in pieces:
+                out.append(line)
+                line = Text(" " * indent) + piece
+        if line.plain:
+            out.append(line)
+        return out
