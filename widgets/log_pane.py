@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from kata_console.keymap import keys_for, priority_keys
 from kata_console.sources.model import LogLine
 from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
 from widgets.log_view import LogView
@@ -155,6 +156,14 @@ class LogPane(Vertical):
         self._update_status()
 
     # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key the pane's screen binds with priority (the step-through's `n` and `p`) is
+        the screen's on that screen: the pane neither runs nor lists it there."""
+        if not self.is_attached:
+            return True
+        mine = keys_for(self, action)
+        return not (mine and set(mine) <= priority_keys(self.screen))
 
     def action_follow(self) -> None:
         self.paused = False

@@ -13,7 +13,7 @@ The plan runs in the source's background task; keys only open or close the engin
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable
 
@@ -35,12 +35,14 @@ PLAN_ACTIONS = frozenset({"step", "continue", "pause", "abort"})
 class StepThroughScreen(ConsoleScreen):
     """One plan, stepped through: ops, next step, states, timeline, logs."""
 
+    # The plan's keys are priority bindings: they step the plan wherever focus is (the log
+    # pane's own `n` and `p` give way on this screen), except in a text prompt, which
+    # takes printable keys first.
     BINDINGS = [
-        Binding("space", "step", "Step", id="stepthrough.step"),
-        Binding("n", "step", "Step", id="stepthrough.step_n", show=False),
-        Binding("c", "continue", "Continue", id="stepthrough.continue"),
-        Binding("p", "pause", "Pause", id="stepthrough.pause"),
-        Binding("a", "abort", "Abort", id="stepthrough.abort"),
+        Binding("space,n", "step", "Step", id="stepthrough.step", priority=True),
+        Binding("c", "continue", "Continue", id="stepthrough.continue", priority=True),
+        Binding("p", "pause", "Pause", id="stepthrough.pause", priority=True),
+        Binding("a", "abort", "Abort", id="stepthrough.abort", priority=True),
         Binding("l", "focus_logs", "Logs", id="stepthrough.logs"),
         Binding("o", "focus_ops", "Ops", id="stepthrough.ops", show=False),
         Binding("t", "focus_timeline", "Timeline", id="stepthrough.timeline", show=False),
@@ -189,6 +191,18 @@ class StepThroughScreen(ConsoleScreen):
                 self.status(f"plan finished: {len(p.ops)} ops, all ok")
 
     # ------------------------------------------------------------------ actions
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The plan's keys first, so the footer shows them whichever pane has focus (the
+        focused pane's keys would come first and push them off an 80-column footer)."""
+        bindings = super().active_bindings
+        plan = {
+            key: active
+            for key, active in bindings.items()
+            if active.node is self and active.binding.action in PLAN_ACTIONS
+        }
+        return plan | {key: a for key, a in bindings.items() if key not in plan}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in PLAN_ACTIONS:

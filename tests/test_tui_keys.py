@@ -1,0 +1,159 @@
+"""Keys that do what they say: the step-through's plan keys, every listed key handled,
+the palette, keymap checks, type-ahead, saving logs, the config file, slow motion.
+
+Pilot flows on the fixture source (frozen clock) and on plan sources with in-process
+agents; assertions are on app state, never on pixels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from kata_console.screens.confirm import ConfirmScreen
+from kata_console.screens.stepthrough import StepThroughScreen
+from tests.test_tui_stepthrough import STEPTHROUGH, plan_app, settle, step, until
+from widgets.log_pane import LogPane
+from widgets.op_list import OpList
+from widgets.prompt_bar import PromptBar
+from widgets.step_timeline import StepTimeline
+
+#: the plan's own actions, as the step-through names them
+PLAN_ACTIONS = ("step", "continue", "pause", "abort")
+
+
+def _focus(screen: StepThroughScreen, where: str) -> None:
+    if where == "logs":
+        screen.query_one(LogPane).view.focus()
+    elif where == "ops":
+        screen.query_one(OpList).focus()
+    else:
+        screen.query_one(StepTimeline).focus()
+
+
+# ---------------------------------------------------------------------- step-through
+
+
+async def test_plan_keys_step_the_plan_wherever_focus_is() -> None:
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, StepThroughScreen)
+            pane = screen.query_one(LogPane)
+            for where in ("logs", "ops", "timeline", "logs"):
+                _focus(screen, where)
+                await pilot.pause()
+                before = len(source.progress.steps)
+                await step(pilot, "n")  # not the log pane's "next match"
+                assert len(source.progress.steps) == before + 1, where
+                _focus(screen, where)
+                await step(pilot, "space")
+                assert len(source.progress.steps) == before + 2, where
+            # the plan's pause is dimmed while holding: `p` still does not pause the view
+            _focus(screen, "logs")
+            await pilot.pause()
+            await pilot.press("p")
+            assert not pane.paused
+            await pilot.press("a")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")
+            assert app.screen is screen and source.running
+            # a find prompt in the log pane takes the letters as text
+            _focus(screen, "logs")
+            await pilot.pause()
+            before = len(source.progress.steps)
+            await pilot.press("slash", "n", "p", "space", "c")
+            assert screen.query_one("#log-prompt", PromptBar).value == "np c"
+            assert len(source.progress.steps) == before and source.bus.stepper.holding
+            await pilot.press("escape")
+    finally:
+        await source.close()
+
+
+def slow_plan(tmp_path: Path) -> Path:
+    """A plan whose first step (start VM) takes a minute: it is still running while the
+    test presses continue and pause."""
+    plan = json.loads(STEPTHROUGH.read_text())
+    plan["sandbox"]["host"] = str(STEPTHROUGH.parent / plan["sandbox"]["host"])
+    fault = {"op": "inject_fault", "target": "hypervisor", "method": "start_vm"}
+    plan["ops"] = [{**fault, "error": None, "delay": 60}, *plan["ops"][:2]]
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+async def test_continue_and_pause_wherever_focus_is(tmp_path: Path) -> None:
+    app, source = plan_app(slow_plan(tmp_path))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, StepThroughScreen)
+            pane = screen.query_one(LogPane)
+            for where in ("logs", "ops", "timeline", "logs"):
+                _focus(screen, where)
+                await pilot.pause()
+                await pilot.press("c")
+                assert not source.bus.stepper.holding, where
+                await pilot.press("p")  # not the log pane's "pause the view"
+                assert source.bus.stepper.holding, where
+                assert not pane.paused, where
+            assert source.running and not source.progress.finished
+    finally:
+        await source.close()
+
+
+async def test_step_through_footer_shows_the_plan_keys_at_80_columns() -> None:
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, StepThroughScreen)
+            for where in ("timeline", "ops", "logs"):
+                _focus(screen, where)
+                await pilot.pause()
+                await pilot.pause()
+                footer = screen.query_one(Footer)
+                keys = list(footer.query(FooterKey))
+                palette = [k for k in keys if k.has_class("-command-palette")]
+                limit = palette[0].region.x if palette else 80
+                shown = {k.action: k for k in keys if not k.has_class("-command-palette")}
+                for action in PLAN_ACTIONS:
+                    assert action in shown, (where, action, list(shown))
+                    region = shown[action].region
+                    assert region.width > 0 and region.right <= limit, (where, action, region)
+    finally:
+        await source.close()
+
+
+async def test_log_pane_keys_taken_by_the_plan_are_not_listed_there() -> None:
+    """On the step-through the log pane does not offer `n`/`p`: `?` and the footer list
+    only what the key does there (step, pause the plan)."""
+    from kata_console.screens.help import HelpScreen
+
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, StepThroughScreen)
+            _focus(screen, "logs")
+            await pilot.pause()
+            await pilot.press("question_mark")
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen)
+            by_key = {}
+            for key, _what, bid, _where, _enabled in help_screen.rows:
+                by_key.setdefault(key, []).append(bid)
+            assert by_key["n"] == ["stepthrough.step"]
+            assert by_key["p"] == ["stepthrough.pause"]
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen)
+    finally:
+        await source.close()
