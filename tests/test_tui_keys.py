@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -157,3 +158,43 @@ async def test_log_pane_keys_taken_by_the_plan_are_not_listed_there() -> None:
             await until(pilot, lambda: app.screen is screen)
     finally:
         await source.close()
+
+
+# ---------------------------------------------------------------------- --keymap checks
+
+
+@pytest.mark.parametrize(
+    ("keymap", "says"),
+    [
+        ({"container.stop": "bogus"}, "container.stop: 'bogus' is not a key"),
+        ({"container.stop": "ctrl+X"}, "container.stop: 'ctrl+X' is not a key"),
+        ({"container.stop": "q"}, "container.stop: 'q' would take away quit (app.quit)"),
+        ({"app.quit": "x"}, "app.quit: 'x' already belongs to container.stop"),
+        ({"sandbox.devices": "escape"}, "sandbox.devices: 'escape' would take away the way back"),
+        ({"prompt.cancel": "z"}, "prompt.cancel: 'z' would be typed into the prompt"),
+    ],
+)
+def test_keymap_refuses_unknown_keys_and_lock_outs(
+    keymap: dict[str, str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kata_console.cli import tui
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(keymap))
+    assert tui.main(["--keymap", str(path), "--source", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"kata-console: error: {path}: {says}")
+
+
+def test_keymap_key_names_are_normalized(tmp_path: Path) -> None:
+    from kata_console.cli import tui
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"nav.help": "?,F1", "container.stop": "alt+ctrl+x"}))
+    with pytest.raises(ValueError, match="F1"):
+        tui.load_keymap(str(path))
+    path.write_text(json.dumps({"nav.help": "?,f1", "container.stop": "ctrl+alt+x"}))
+    keymap = tui.load_keymap(str(path))
+    assert keymap == {"nav.help": "question_mark,f1", "container.stop": "alt+ctrl+x"}
+    tui.check_keymap(keymap, str(path))  # nothing taken away: accepted

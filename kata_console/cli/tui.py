@@ -11,9 +11,13 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kata_console.cli import EXIT_OK, EXIT_USAGE
 from kata_console.cli.fileargs import path_arg
+
+if TYPE_CHECKING:
+    from kata_console.keymap import BindingSpec
 
 #: dest -> option of every console option (distinct dests: `rootfs --source` is another)
 CONSOLE_DESTS = {
@@ -133,26 +137,33 @@ def load_keymap(path: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
     ):
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
+    from kata_console.keymap import normalize_keys
+
+    keymap: dict[str, str] = {}
     for binding_id, keys in data.items():
-        for key in keys.split(","):
-            parts = key.strip().split("+")
-            # a control character or a lone surrogate cannot be typed, and the terminal
-            # driver could not even draw it in the key bar
-            if not key.strip() or any(not p or not _typeable(p) for p in parts):
-                raise ValueError(f"{path}: {binding_id}: {keys!r} is not a key (e.g. ctrl+x, f2)")
-    return data
+        try:
+            keymap[binding_id] = normalize_keys(keys)
+        except ValueError as exc:  # names the key and why (e.g. "'ctrl+' is not a key: ...")
+            raise ValueError(f"{path}: {binding_id}: {exc}") from None
+    return keymap
 
 
-def _typeable(part: str) -> bool:
-    try:
-        part.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return part.isprintable()
+def check_keymap(keymap: dict[str, str], path: str) -> None:
+    """ValueError naming the binding when the keymap cannot be used: an id no binding
+    has, or a rebinding that takes away quit or a way out of a view."""
+    from kata_console.keymap import keymap_problem
+
+    unknown = sorted(set(keymap) - binding_ids())
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown binding id(s): {', '.join(unknown)} (? lists each view's keys)"
+        )
+    problem = keymap_problem(keymap, binding_specs())
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
 
 
-def binding_ids() -> set[str]:
-    """Every binding id of the console (app, screens, widgets), for checking a keymap."""
+def _binding_classes() -> list[type]:
     import importlib
     import pkgutil
 
@@ -164,13 +175,41 @@ def binding_ids() -> set[str]:
     for package in (kata_console.screens, widgets):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             module = importlib.import_module(info.name)
-            classes += [v for v in vars(module).values() if isinstance(v, type)]
-    ids: set[str] = set()
-    for cls in classes:
-        for binding in getattr(cls, "BINDINGS", ()) or ():
-            if getattr(binding, "id", None):
-                ids.add(binding.id)
-    return ids
+            classes += [
+                v
+                for v in vars(module).values()
+                if isinstance(v, type) and v.__module__ == info.name
+            ]
+    return classes
+
+
+def binding_ids() -> set[str]:
+    """Every binding id of the console (app, screens, widgets), for checking a keymap."""
+    return {spec.id for spec in binding_specs()}
+
+
+def binding_specs() -> list[BindingSpec]:
+    """Every console binding with where it lives (app, a view, a modal, a widget): the
+    table `keymap_problem` checks a keymap against, built without starting the app."""
+    from textual.app import App
+    from textual.screen import ModalScreen, Screen
+
+    from kata_console.keymap import ANYWHERE, APP, SCREEN, VIEWS, WIDGET, specs_of
+
+    specs: list[BindingSpec] = []
+    for cls in _binding_classes():
+        own = cls.__dict__.get("BINDINGS")
+        if not own:
+            continue
+        if issubclass(cls, App):
+            specs += specs_of(cls, own, APP, ANYWHERE)
+        elif issubclass(cls, ModalScreen):  # a modal has its own keys, the app's above it
+            specs += specs_of(cls, own, SCREEN, cls.__name__)
+        elif issubclass(cls, Screen):
+            specs += specs_of(cls, own, SCREEN, VIEWS)
+        else:
+            specs += specs_of(cls, own, WIDGET, VIEWS)
+    return specs
 
 
 def make_source(spec: str, allow_actions: bool, vc_root: str | None = None):  # type: ignore[no-untyped-def]
@@ -226,6 +265,8 @@ def run(args: argparse.Namespace) -> int:
     spec = "auto" if args.console_source is None else args.console_source
     try:
         keymap = load_keymap(keymap_path) if keymap_path is not None else None
+        if keymap:
+            check_keymap(keymap, keymap_path)
         source = make_source(spec, allow_actions, args.console_vc_root)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
@@ -251,14 +292,6 @@ def run(args: argparse.Namespace) -> int:
         empty_notice=EMPTY_NOTICE if host else "",
     )
     if keymap:
-        unknown = sorted(set(keymap) - binding_ids())
-        if unknown:
-            print(
-                f"kata-console: error: {keymap_path}: unknown binding id(s): "
-                f"{', '.join(unknown)} (? lists each view's keys)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         app.set_keymap(keymap)
     app.run()
     return EXIT_OK if app.return_code in (None, 0) else int(app.return_code or 1)
