@@ -16,10 +16,11 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 
 from kata_console.screens.base import ConsoleScreen
 from kata_console.screens.palette import ConsoleCommands
@@ -147,6 +148,17 @@ class KataConsole(App[None]):
                 await close()
             except Exception as exc:  # shutting down: say it, never a traceback
                 self.log.error(f"closing the source failed: {exc}")
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Type-ahead: characters typed right after `/` or `:` were already on their way to
+        the pane that had focus when the prompt opened; they belong to the prompt. An input
+        stops every character it takes, so one that reaches the app while an input has
+        focus is such a key (Enter and Esc need nothing: bindings follow the focus)."""
+        focused = self.focused
+        if event.is_printable and event.character and isinstance(focused, Input):
+            focused.insert_text_at_cursor(event.character)
+            return
+        await super()._on_key(event)
 
     # ------------------------------------------------------------------ state
 

@@ -8,15 +8,18 @@ agents; assertions are on app state, never on pixels.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from kata_console.app import KataConsole
 from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.stepthrough import StepThroughScreen
 from tests.test_tui_stepthrough import STEPTHROUGH, plan_app, settle, step, until
+from tests.tui_support import SIZE, make_app
 from widgets.log_pane import LogPane
 from widgets.op_list import OpList
 from widgets.prompt_bar import PromptBar
@@ -198,3 +201,55 @@ def test_keymap_key_names_are_normalized(tmp_path: Path) -> None:
     keymap = tui.load_keymap(str(path))
     assert keymap == {"nav.help": "question_mark,f1", "container.stop": "alt+ctrl+x"}
     tui.check_keymap(keymap, str(path))  # nothing taken away: accepted
+
+
+# ---------------------------------------------------------------------- type-ahead
+
+
+def _going(app: KataConsole, where: str) -> Callable[[], Awaitable[None]]:
+    async def enter() -> None:
+        while len(app.screen_stack) > 1:
+            app.pop_screen()
+        if where == "stepthrough":
+            app.open_stepthrough()
+        elif where != "sandboxes":
+            app.jump_to(where)
+
+    return enter
+
+
+def _type_burst(app: KataConsole, text: str) -> None:
+    """Keys as a terminal sends them: all queued at once, no wait between them."""
+    from textual import events
+
+    names = {"/": "slash", ":": "colon"}
+    for char in text:
+        event = events.Key(names.get(char, char), char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+@pytest.mark.parametrize(
+    ("where", "focus", "typed"),
+    [
+        ("sandboxes", "#sandboxes", "/sbx"),  # `s` and `x` are start/stop on the table
+        ("sandboxes", "#sandboxes", ":sb-w"),
+        ("sb-web", "LogView", "/xgs"),  # `x`, `g` and `s` are keys of the view behind
+    ],
+)
+async def test_keys_typed_after_slash_go_to_the_prompt(where: str, focus: str, typed: str) -> None:
+    """`/sbx` typed in one burst (a fast typist, a paste): every key after the slash is
+    queued before the prompt opens, and all of them belong to the prompt."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, where)()
+        await pilot.pause()
+        app.screen.query_one(focus).focus()
+        await pilot.pause()
+        before = app.screen
+        _type_burst(app, typed)
+        await pilot.pause()
+        bars = [bar for bar in app.screen.query(PromptBar) if bar.is_open]
+        assert [bar.value for bar in bars] == [typed[1:]]
+        assert app.screen is before or typed[0] == ":"
+        assert not isinstance(app.screen, ConfirmScreen)
