@@ -254,6 +254,15 @@ class KataConsole(App[None]):
 
         self.push_screen(ContainerScreen(sandbox_id, container_id))
 
+    def open_device(self, sandbox: SandboxView, device_id: str) -> None:
+        """Everything about one device of a sandbox (Enter on a device row)."""
+        from kata_console.screens.device import DeviceScreen
+
+        device = next((d for d in sandbox.devices if d.id == device_id), None)
+        if device is not None:
+            users = [c.id for c in sandbox.containers if device_id in c.devices]
+            self.push_screen(DeviceScreen(sandbox.id, device, users))
+
     def open_stepthrough(self) -> None:
         """The step-through view of a plan source (one instance, kept while it is closed)."""
         from kata_console.screens.stepthrough import StepThroughScreen

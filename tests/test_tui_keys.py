@@ -20,9 +20,12 @@ from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.stepthrough import StepThroughScreen
 from tests.test_tui_stepthrough import STEPTHROUGH, plan_app, settle, step, until
 from tests.tui_support import SIZE, make_app
+from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
+from widgets.log_view import LogView
 from widgets.op_list import OpList
 from widgets.prompt_bar import PromptBar
+from widgets.resource_table import ResourceTable
 from widgets.step_timeline import StepTimeline
 
 #: the plan's own actions, as the step-through names them
@@ -253,3 +256,73 @@ async def test_keys_typed_after_slash_go_to_the_prompt(where: str, focus: str, t
         assert [bar.value for bar in bars] == [typed[1:]]
         assert app.screen is before or typed[0] == ":"
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+# ---------------------------------------------------------------------- listed keys, one by one
+
+
+async def test_l_on_the_sandbox_screen_focuses_its_logs() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "sb-web")()
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.focused, LogView)
+        assert app.focused.parent is app.screen.query_one(LogPane)
+
+
+async def test_d_on_the_container_screen_focuses_its_devices() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "sb-web/web")()
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#container-devices")
+
+
+@pytest.mark.parametrize(
+    ("where", "table"), [("sb-web", "#devices"), ("sb-web/web", "#container-devices")]
+)
+async def test_enter_on_a_device_row_opens_the_device(where: str, table: str) -> None:
+    from kata_console.screens.device import DeviceScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, where)()
+        await pilot.pause()
+        devices = app.screen.query_one(table, DeviceTable)
+        devices.focus()
+        await pilot.press("down")
+        key = devices.selected_key
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DeviceScreen) and screen.device.id == key
+        sb = app.sandbox("sb-web")
+        assert sb is not None
+        assert screen.users == [c.id for c in sb.containers if key in c.devices] != []
+        lines = [
+            strip.text
+            for strip in screen.query_one("#device-facts").render_lines(
+                screen.query_one("#device-facts").region.reset_offset
+            )
+        ]
+        assert screen.device.host_path in "".join("".join(lines).split())  # whole, folded
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.query_one(table) is devices
+
+
+async def test_home_and_end_go_to_the_first_and_last_row() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#sandboxes", ResourceTable)
+        table.focus()
+        assert table.row_count > 1
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0

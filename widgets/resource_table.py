@@ -28,13 +28,13 @@ class ResourceTable(DataTable[Cell]):
     | Key | Description |
     | :- | :- |
     | enter | Open the row under the cursor (posts `RowSelected`). |
-    | g / G | First / last row. |
+    | g / G, home / end | First / last row. |
     """
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="table.open"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+        Binding("g,home", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
     ]
 
     DEFAULT_CSS = """

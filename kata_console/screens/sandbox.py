@@ -50,6 +50,7 @@ class SandboxScreen(ConsoleScreen):
     BINDINGS = [
         Binding("d", "focus_devices", "Devices", id="sandbox.devices"),
         Binding("m", "metrics", "Metrics", id="sandbox.metrics"),
+        Binding("l", "focus_logs", "Logs", id="sandbox.logs"),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
@@ -119,7 +120,12 @@ class SandboxScreen(ConsoleScreen):
     def action_focus_devices(self) -> None:
         self.query_one(DeviceTable).focus()
 
+    def action_focus_logs(self) -> None:
+        self.query_one(LogPane).view.focus()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_logs":  # a host has no engine log: the pane is hidden there
+            return bool(self.query_one(LogPane).display)
         if action == "metrics":  # only a source that reaches shims can ask one
             return hasattr(self.kc.source, "metrics")  # elsewhere: not in the footer at all
         return super().check_action(action, parameters)
@@ -143,6 +149,8 @@ class SandboxScreen(ConsoleScreen):
         event.stop()
         if event.data_table.id == "containers":
             self.kc.open_container(self.sandbox_id, str(event.row_key.value))
+        elif isinstance(event.data_table, DeviceTable) and self.sandbox is not None:
+            self.kc.open_device(self.sandbox, str(event.row_key.value))
 
 
 def _facts(sb: SandboxView, now: object) -> Table:
