@@ -326,3 +326,65 @@ async def test_home_and_end_go_to_the_first_and_last_row() -> None:
         assert table.cursor_row == table.row_count - 1
         await pilot.press("home")
         assert table.cursor_row == 0
+
+
+# ---------------------------------------------------------------------- the palette
+
+
+def _palette(app: KataConsole) -> dict[str, tuple[object, str]]:
+    from kata_console.screens.palette import ConsoleCommands
+
+    provider = ConsoleCommands(app.screen)
+    return {title: (run, help.plain) for title, run, help in provider._commands()}
+
+
+@pytest.mark.parametrize(
+    ("where", "title", "op"),
+    [
+        ("sandboxes", "action: stop sandbox sb-web", "stop_sandbox"),
+        ("sb-web", "action: stop container sb-web/web", "stop_container"),
+        ("sb-web/api", "action: stop container sb-web/api", "stop_container"),
+    ],
+)
+async def test_palette_actions_act_on_what_they_name(where: str, title: str, op: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, where)()
+        await pilot.pause()
+        entries = _palette(app)
+        actions = [t for t in entries if t.startswith("action: ")]
+        assert title in actions and all(t.split()[2] == title.split()[2] for t in actions)
+        run, help_text = entries[title]
+        assert help_text.endswith("[x]")  # the key as text, not eaten as markup
+        run()  # type: ignore[operator]
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        asked = app._last_request[0]
+        assert asked is not None and asked.op == op and asked.target == title.split()[-1]
+
+
+async def test_palette_includes_create_and_follows_the_keymap() -> None:
+    app = make_app()
+    app.set_keymap({"container.stop": "ctrl+x", "nav.logs": "f5"})
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "sb-web")()
+        await pilot.pause()
+        entries = _palette(app)
+        assert entries["action: create container sb-web/web"][1].endswith("[c]")
+        assert entries["action: stop container sb-web/web"][1].endswith("[^x]")
+        assert entries["view: logs"][1].endswith("[f5 or :logs]")
+
+
+async def test_palette_hides_actions_that_cannot_apply() -> None:
+    from tests.tui_support import read_only_app
+
+    app = read_only_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "sb-web")()
+        await pilot.pause()
+        assert not [t for t in _palette(app) if t.startswith("action: ")]  # refused here
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "chains")()
+        await pilot.pause()
+        assert not [t for t in _palette(app) if t.startswith("action: ")]  # nothing to act on
