@@ -157,8 +157,8 @@ class KataConsole(App[None]):
         focused = self.focused
         if event.is_printable and event.character and isinstance(focused, Input):
             focused.insert_text_at_cursor(event.character)
-            return
-        await super()._on_key(event)
+            # App._on_key runs next (handlers run down the MRO): no binding for this key
+            event.prevent_default()
 
     # ------------------------------------------------------------------ state
 
