@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -388,3 +389,76 @@ async def test_palette_hides_actions_that_cannot_apply() -> None:
         await _going(app, "chains")()
         await pilot.pause()
         assert not [t for t in _palette(app) if t.startswith("action: ")]  # nothing to act on
+
+
+# ---------------------------------------------------------------------- saving a log pane
+
+
+async def _save_from_logs(pilot: Pilot[None], app: KataConsole, answer: str | None) -> PromptBar:
+    await _going(app, "sb-web")()
+    await pilot.pause()
+    app.screen.query_one(LogPane).view.focus()
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    bar = app.screen.query_one("#log-prompt", PromptBar)
+    assert bar.is_open and app.focused is bar
+    if answer is not None:
+        bar.value = answer
+        await pilot.press("enter")
+        await pilot.pause()
+    return bar
+
+
+def _status(app: KataConsole) -> str:
+    from widgets.status_line import StatusLine
+
+    return app.screen.query_one(StatusLine).message
+
+
+async def test_ctrl_s_offers_a_path_writes_it_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no Downloads: a root shell's case
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        bar = await _save_from_logs(pilot, app, None)
+        assert bar.value == str(tmp_path / "kata-console-logs.txt")
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = tmp_path / "kata-console-logs.txt"
+        written = saved.read_text().splitlines()
+        pane = app.screen.query_one(LogPane)
+        assert written and set(written) <= set(pane.buffer.text_of().splitlines())
+        assert _status(app) == f"saved {len(written)} lines to {saved}"
+
+
+async def test_ctrl_s_never_overwrites_silently(tmp_path: Path) -> None:
+    target = tmp_path / "mine.txt"
+    target.write_text("keep me\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        bar = await _save_from_logs(pilot, app, str(target))
+        assert bar.is_open and bar.kind == "overwrite" and target.read_text() == "keep me\n"
+        assert "exists" in _status(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert target.read_text() == "keep me\n"
+        await _save_from_logs(pilot, app, str(target))
+        await pilot.press("enter")  # the second Enter replaces it
+        await pilot.pause()
+        assert _status(app).startswith("saved ") and _status(app).endswith(f" to {target}")
+        written = target.read_text().splitlines()
+        assert written and set(written) <= set(
+            app.screen.query_one(LogPane).buffer.text_of().splitlines()
+        )
+
+
+async def test_ctrl_s_says_why_it_could_not_save(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        missing = tmp_path / "no-such-dir" / "logs.txt"
+        await _save_from_logs(pilot, app, str(missing))
+        assert _status(app) == f"not saved to {missing}: No such file or directory"
+        assert not missing.exists()
