@@ -74,6 +74,7 @@ class KataConsole(App[None]):
         animations: bool = True,
         debounce: float = 0.4,
         empty_notice: str = "",
+        remember_theme: Callable[[str], str | None] | None = None,
     ) -> None:
         """Args:
         source: where sandboxes, chains and logs come from.
@@ -85,6 +86,8 @@ class KataConsole(App[None]):
         animations: False sets animation_level "none" (snapshots).
         debounce: the same operation asked again within this many seconds is ignored.
         empty_notice: what the sandboxes view says when the source has none.
+        remember_theme: called with a theme chosen while running (the palette); returns
+            why it could not be kept, or None.
         """
         super().__init__()
         self.source = source
@@ -96,6 +99,7 @@ class KataConsole(App[None]):
         self.cursor_blink = cursor_blink
         self.debounce = debounce
         self.empty_notice = empty_notice
+        self._remember_theme = remember_theme
         if not animations:
             self.animation_level = "none"
         #: the current picture; replaced (never mutated) on every reload
@@ -122,6 +126,8 @@ class KataConsole(App[None]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
         self._unsubscribe = self.source.subscribe(self._events.append)
+        if self._remember_theme is not None:  # a theme picked from now on is kept
+            self.theme_changed_signal.subscribe(self, self._theme_chosen)
         self.set_interval(DRAIN_INTERVAL, self._drain, name="source-events")
         if getattr(self.source, "stepthrough", False):  # a plan: open it in the step-through
             self.open_stepthrough()
@@ -183,6 +189,12 @@ class KataConsole(App[None]):
     def reload(self) -> None:
         """Reload from the source in a worker (a burst of calls collapses into one)."""
         self._reload_worker()
+
+    def _theme_chosen(self, theme: object) -> None:
+        name = getattr(theme, "name", str(theme))
+        problem = self._remember_theme(name) if self._remember_theme else None
+        if problem:
+            self._status(problem, "warning")
 
     def _set_suspended(self, value: bool) -> None:
         self._suspended = value

@@ -462,3 +462,53 @@ async def test_ctrl_s_says_why_it_could_not_save(tmp_path: Path) -> None:
         await _save_from_logs(pilot, app, str(missing))
         assert _status(app) == f"not saved to {missing}: No such file or directory"
         assert not missing.exists()
+
+
+# ---------------------------------------------------------------------- the settings file
+
+
+async def test_a_theme_chosen_while_running_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kata_console.config import config_path, load_config, remember_theme
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    path = config_path()
+    assert path == tmp_path / "kata-console" / "config.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"refresh": 5, "keymap": {"nav.help": "f1"}}))
+    app = make_app(remember_theme=remember_theme)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert load_config().get("theme") is None  # starting is no choice
+        app.theme = "nord"  # what the palette's theme picker does
+        await pilot.pause()
+    assert load_config() == {"refresh": 5, "keymap": {"nav.help": "f1"}, "theme": "nord"}
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{not json", "not JSON settings (line 1"),
+        ('{"colour": "red"}', "unknown setting 'colour'"),
+        ('{"theme": 3}', "theme must be a theme name, not 3"),
+        ('{"refresh": -1}', "refresh '-1.0': the refresh interval is a number of seconds"),
+        ('{"keymap": {"container.stop": "q"}}', "container.stop: 'q' would take away quit"),
+        ('{"theme": "no-such-theme"}', "unknown theme 'no-such-theme'"),
+    ],
+)
+def test_a_bad_settings_file_is_one_line_and_exit_2(
+    content: str,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kata_console.cli import tui
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "kata-console").mkdir()
+    (tmp_path / "kata-console" / "config.json").write_text(content)
+    assert tui.main(["--source", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err

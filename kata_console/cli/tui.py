@@ -137,6 +137,11 @@ def load_keymap(path: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
     ):
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
+    return keymap_of(data, path)
+
+
+def keymap_of(data: dict[str, str], where: str) -> dict[str, str]:
+    """The keymap with every key normalized; ValueError naming the binding and key."""
     from kata_console.keymap import normalize_keys
 
     keymap: dict[str, str] = {}
@@ -144,8 +149,16 @@ def load_keymap(path: str) -> dict[str, str]:
         try:
             keymap[binding_id] = normalize_keys(keys)
         except ValueError as exc:  # names the key and why (e.g. "'ctrl+' is not a key: ...")
-            raise ValueError(f"{path}: {binding_id}: {exc}") from None
+            raise ValueError(f"{where}: {binding_id}: {exc}") from None
     return keymap
+
+
+def refresh_setting(value: float, where: str) -> float:
+    """The settings file's refresh interval, in the range `--refresh` accepts."""
+    try:
+        return refresh_seconds(repr(float(value)))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{where}: refresh {exc}") from None
 
 
 def check_keymap(keymap: dict[str, str], path: str) -> None:
@@ -258,15 +271,26 @@ def run(args: argparse.Namespace) -> int:
     # grpc's C-core writes to stderr, i.e. over the screen: errors reach the user through
     # the status line and the logs instead.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from kata_console.config import config_path, load_config
+
     keymap_path = args.console_keymap
     allow_actions = bool(args.console_allow_actions)
-    theme = "textual-dark" if args.console_theme is None else args.console_theme
-    refresh = DEFAULT_REFRESH if args.console_refresh is None else args.console_refresh
     spec = "auto" if args.console_source is None else args.console_source
     try:
-        keymap = load_keymap(keymap_path) if keymap_path is not None else None
+        settings = load_config()  # the command line wins over the settings file
+        theme = args.console_theme or settings.get("theme", "textual-dark")
+        refresh = args.console_refresh or settings.get("refresh", DEFAULT_REFRESH)
+        if args.console_refresh is None and "refresh" in settings:
+            refresh = refresh_setting(refresh, str(config_path()))
+        if keymap_path is not None:
+            keymap = load_keymap(keymap_path)
+        elif "keymap" in settings:
+            keymap_path = str(config_path())
+            keymap = keymap_of(settings["keymap"], f"{keymap_path}: keymap")
+        else:
+            keymap = None
         if keymap:
-            check_keymap(keymap, keymap_path)
+            check_keymap(keymap, keymap_path or "")
         source = make_source(spec, allow_actions, args.console_vc_root)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
@@ -281,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     from kata_console.app import KataConsole
+    from kata_console.config import remember_theme
     from kata_console.sources.host_source import EMPTY_NOTICE
 
     host = type(source).__name__ == "HostSource"
@@ -290,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
         theme=theme,
         refresh_interval=refresh if host else None,
         empty_notice=EMPTY_NOTICE if host else "",
+        remember_theme=remember_theme,
     )
     if keymap:
         app.set_keymap(keymap)
