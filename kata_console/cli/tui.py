@@ -87,7 +87,7 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
         "--theme",
         dest="console_theme",
         metavar="THEME",
-        help="Textual theme (default textual-dark)",
+        help="Textual theme (default: the one last chosen in the palette, else textual-dark)",
     )
     g.add_argument(
         "--refresh",
