@@ -75,6 +75,7 @@ class KataConsole(App[None]):
         debounce: float = 0.4,
         empty_notice: str = "",
         remember_theme: Callable[[str], str | None] | None = None,
+        step_delay: float = 0.0,
     ) -> None:
         """Args:
         source: where sandboxes, chains and logs come from.
@@ -88,6 +89,8 @@ class KataConsole(App[None]):
         empty_notice: what the sandboxes view says when the source has none.
         remember_theme: called with a theme chosen while running (the palette); returns
             why it could not be kept, or None.
+        step_delay: seconds between two steps when `c` continues a step-through (slow
+            motion); 0 runs freely.
         """
         super().__init__()
         self.source = source
@@ -100,6 +103,7 @@ class KataConsole(App[None]):
         self.debounce = debounce
         self.empty_notice = empty_notice
         self._remember_theme = remember_theme
+        self.step_delay = step_delay
         if not animations:
             self.animation_level = "none"
         #: the current picture; replaced (never mutated) on every reload

@@ -1,6 +1,7 @@
-"""The console's small settings file: the theme last chosen in the palette, a keymap and
-the refresh interval, in `$XDG_CONFIG_HOME/kata-console/config.json` (default
-`~/.config`). Options on the command line win over it.
+"""The console's small settings file: the theme last chosen in the palette, a keymap,
+the refresh interval and the step-through's slow-motion delay, in
+`$XDG_CONFIG_HOME/kata-console/config.json` (default `~/.config`). Options on the
+command line win over it.
 
 The file is the operator's: a bad one is one clear line and exit 2, never a traceback
 and never silently ignored; the console only writes the theme back, keeping the rest.
@@ -15,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 #: the settings the file may hold, and what each must be
-KNOWN = {"theme": "a theme name", "keymap": "an object of binding id -> keys", "refresh": "seconds"}
+KNOWN = {
+    "theme": "a theme name",
+    "keymap": "an object of binding id -> keys",
+    "refresh": "seconds",
+    "step_delay": "seconds",
+}
 
 
 def config_path() -> Path:
@@ -48,13 +54,16 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
             "theme": isinstance(value, str) and bool(value),
             "keymap": isinstance(value, dict)
             and all(isinstance(k, str) and isinstance(v, str) and v for k, v in value.items()),
-            "refresh": isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value),
+            "refresh": _seconds(value),
+            "step_delay": _seconds(value),
         }[key]
         if not good:
             raise ValueError(f"{path}: {key} must be {KNOWN[key]}, not {json.dumps(value)}")
     return data
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def remember_theme(theme: str, path: Path | None = None) -> str | None:

@@ -512,3 +512,28 @@ def test_a_bad_settings_file_is_one_line_and_exit_2(
     assert tui.main(["--source", "demo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err, err
+
+
+# ---------------------------------------------------------------------- slow motion
+
+
+async def test_c_in_slow_motion_runs_one_step_per_delay() -> None:
+    app, source = plan_app(STEPTHROUGH)
+    app.step_delay = 0.3
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            stepper = source.bus.stepper
+            before = len(source.progress.steps)
+            await pilot.press("c")
+            await pilot.pause()
+            assert stepper.holding  # not freely: each step still waits for its turn
+            await until(pilot, lambda: len(source.progress.steps) >= before + 2)
+            assert stepper.holding and source.running
+            await pilot.press("p")  # pause ends slow motion: the plan waits again
+            await settle(pilot)
+            held = len(source.progress.steps)
+            await pilot.pause(0.9)
+            assert len(source.progress.steps) <= held + 1  # a step already released lands
+    finally:
+        await source.close()

@@ -25,11 +25,19 @@ CONSOLE_DESTS = {
     "console_keymap": "--keymap",
     "console_theme": "--theme",
     "console_refresh": "--refresh",
+    "console_step_delay": "--step-delay",
     "console_allow_actions": "--allow-actions",
     "console_vc_root": "--vc-root",
 }
 #: the console options that take a value (the CLI skips it when looking for a COMMAND)
-CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh", "--vc-root")
+CONSOLE_VALUE_OPTIONS = (
+    "--source",
+    "--keymap",
+    "--theme",
+    "--refresh",
+    "--vc-root",
+    "--step-delay",
+)
 DEFAULT_REFRESH = 2.0
 #: each refresh restarts the reload in progress, so an interval shorter than a reload of
 #: a busy host would never show anything; a day apart is already no refresh at all
@@ -48,6 +56,17 @@ def refresh_seconds(text: str) -> float:
             f"{text!r}: the refresh interval is a number of seconds "
             f"from {MIN_REFRESH:g} to {MAX_REFRESH:g}"
         )
+    return value
+
+
+def step_delay_seconds(text: str) -> float:
+    """`--step-delay`: 0 (run freely) up to a minute between two steps."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 <= value <= 60):
+        raise argparse.ArgumentTypeError(f"{text!r}: the step delay is 0 to 60 seconds")
     return value
 
 
@@ -95,6 +114,13 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
         type=refresh_seconds,
         metavar="SECONDS",
         help=f"host source: reload every SECONDS (default {DEFAULT_REFRESH:g})",
+    )
+    g.add_argument(
+        "--step-delay",
+        dest="console_step_delay",
+        type=step_delay_seconds,
+        metavar="SECONDS",
+        help="step-through: `c` runs one step every SECONDS (slow motion; default 0, freely)",
     )
 
 
@@ -151,6 +177,14 @@ def keymap_of(data: dict[str, str], where: str) -> dict[str, str]:
         except ValueError as exc:  # names the key and why (e.g. "'ctrl+' is not a key: ...")
             raise ValueError(f"{where}: {binding_id}: {exc}") from None
     return keymap
+
+
+def step_delay_setting(value: float, where: str) -> float:
+    """The settings file's slow-motion delay, in the range `--step-delay` accepts."""
+    try:
+        return step_delay_seconds(repr(float(value)))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{where}: step_delay {exc}") from None
 
 
 def refresh_setting(value: float, where: str) -> float:
@@ -282,6 +316,9 @@ def run(args: argparse.Namespace) -> int:
         refresh = args.console_refresh or settings.get("refresh", DEFAULT_REFRESH)
         if args.console_refresh is None and "refresh" in settings:
             refresh = refresh_setting(refresh, str(config_path()))
+        step_delay = args.console_step_delay
+        if step_delay is None:
+            step_delay = step_delay_setting(settings.get("step_delay", 0.0), str(config_path()))
         if keymap_path is not None:
             keymap = load_keymap(keymap_path)
         elif "keymap" in settings:
@@ -316,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
         refresh_interval=refresh if host else None,
         empty_notice=EMPTY_NOTICE if host else "",
         remember_theme=remember_theme,
+        step_delay=step_delay,
     )
     if keymap:
         app.set_keymap(keymap)

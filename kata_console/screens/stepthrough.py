@@ -15,6 +15,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 from kata_console.screens.base import ConsoleScreen
@@ -84,6 +85,8 @@ class StepThroughScreen(ConsoleScreen):
         self.plan = plan
         self.show_durations = show_durations
         self.crumbs = ("step-through", plan.path.name)
+        #: the slow-motion timer while `c` steps slowly (None otherwise)
+        self._slow: Timer | None = None
         self._shown: tuple[int, bool, bool] | None = None
         self._mode: tuple[bool, bool] | None = None
         self._failed_seen = 0
@@ -209,12 +212,16 @@ class StepThroughScreen(ConsoleScreen):
             if not self.plan.running:
                 return None  # the plan has ended (or not started): dimmed
             holding = self.plan.bus.stepper.holding
-            if (action == "continue" and not holding) or (action == "pause" and holding):
+            slow = self._slow is not None
+            if (action == "continue" and (not holding or slow)) or (
+                action == "pause" and holding and not slow
+            ):
                 return None
             return True
         return super().check_action(action, parameters)
 
     def action_step(self) -> None:
+        self._stop_slow_motion()  # a step by hand ends slow motion: held from here
         stepper = self.plan.bus.stepper
         if not self.plan.running:
             self.status("the plan has ended", "warning")
@@ -226,16 +233,37 @@ class StepThroughScreen(ConsoleScreen):
         self.sync()
 
     def action_continue(self) -> None:
-        if self.plan.running:
+        delay = self.kc.step_delay
+        if self.plan.running and delay > 0:
+            # slow motion: still held, one step released every `delay` seconds
+            stepper = self.plan.bus.stepper
+            stepper.hold()
+            stepper.release(1)
+            self._stop_slow_motion()
+            self._slow = self.set_interval(delay, self._slow_step, name="slow-motion")
+            self.status(f"slow motion: one step every {delay:g} s; p pauses")
+        elif self.plan.running:
             self.plan.bus.stepper.run_freely()
             self.status("running freely: p pauses at the next step")
         self.sync()
 
     def action_pause(self) -> None:
+        self._stop_slow_motion()
         if self.plan.running:
             self.plan.bus.stepper.hold()
             self.status("pausing at the next step")
         self.sync()
+
+    def _slow_step(self) -> None:
+        if not self.plan.running:
+            self._stop_slow_motion()
+            return
+        self.plan.bus.stepper.release(1)
+
+    def _stop_slow_motion(self) -> None:
+        if self._slow is not None:
+            self._slow.stop()
+            self._slow = None
 
     def action_abort(self) -> None:
         from kata_console.screens.confirm import ConfirmScreen
