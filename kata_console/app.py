@@ -164,6 +164,9 @@ class KataConsole(App[None]):
         the pane that had focus when the prompt opened; they belong to the prompt. An input
         stops every character it takes, so one that reaches the app while an input has
         focus is such a key (Enter and Esc need nothing: bindings follow the focus)."""
+        if not self.screen_stack:  # shutting down: a key still queued has no view
+            event.prevent_default()
+            return
         focused = self.focused
         if event.is_printable and event.character and isinstance(focused, Input):
             focused.insert_text_at_cursor(event.character)

@@ -25,7 +25,7 @@ class ContainerScreen(ConsoleScreen):
         Binding("tab", "app.focus_next", "Next pane", id="container.next", show=False),
         Binding("o", "focus_chain", "Chain", id="container.chain", show=False),
         Binding("l", "focus_logs", "Logs", id="container.logs"),
-        Binding("d", "focus_devices", "Devices", id="container.devices"),
+        Binding("d", "focus_devices", "Devices", id="container.devices", show=False),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
