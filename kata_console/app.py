@@ -16,11 +16,12 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 
 from kata_console.screens.base import ConsoleScreen
 from kata_console.screens.palette import ConsoleCommands
@@ -80,6 +81,8 @@ class KataConsole(App[None]):
         animations: bool = True,
         debounce: float = 0.4,
         empty_notice: str = "",
+        remember_theme: Callable[[str], str | None] | None = None,
+        step_delay: float = 0.0,
     ) -> None:
         """Args:
         source: where sandboxes, chains and logs come from.
@@ -91,6 +94,10 @@ class KataConsole(App[None]):
         animations: False sets animation_level "none" (snapshots).
         debounce: the same operation asked again within this many seconds is ignored.
         empty_notice: what the sandboxes view says when the source has none.
+        remember_theme: called with a theme chosen while running (the palette); returns
+            why it could not be kept, or None.
+        step_delay: seconds between two steps when `c` continues a step-through (slow
+            motion); 0 runs freely.
         """
         super().__init__()
         self.source = source
@@ -102,6 +109,8 @@ class KataConsole(App[None]):
         self.cursor_blink = cursor_blink
         self.debounce = debounce
         self.empty_notice = empty_notice
+        self._remember_theme = remember_theme
+        self.step_delay = step_delay
         if not animations:
             self.animation_level = "none"
         #: the current picture; replaced (never mutated) on every reload
@@ -131,6 +140,8 @@ class KataConsole(App[None]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
         self._unsubscribe = self.source.subscribe(self._events.append)
+        if self._remember_theme is not None:  # a theme picked from now on is kept
+            self.theme_changed_signal.subscribe(self, self._theme_chosen)
         self.set_interval(DRAIN_INTERVAL, self._drain, name="source-events")
         if getattr(self.source, "stepthrough", False):  # a plan: open it in the step-through
             self.open_stepthrough()
@@ -160,6 +171,20 @@ class KataConsole(App[None]):
             except Exception as exc:  # shutting down: say it, never a traceback
                 self.log.error(f"closing the source failed: {exc}")
 
+    async def _on_key(self, event: events.Key) -> None:
+        """Type-ahead: characters typed right after `/` or `:` were already on their way to
+        the pane that had focus when the prompt opened; they belong to the prompt. An input
+        stops every character it takes, so one that reaches the app while an input has
+        focus is such a key (Enter and Esc need nothing: bindings follow the focus)."""
+        if not self.screen_stack:  # shutting down: a key still queued has no view
+            event.prevent_default()
+            return
+        focused = self.focused
+        if event.is_printable and event.character and isinstance(focused, Input):
+            focused.insert_text_at_cursor(event.character)
+            # App._on_key runs next (handlers run down the MRO): no binding for this key
+            event.prevent_default()
+
     # ------------------------------------------------------------------ state
 
     @property
@@ -183,6 +208,12 @@ class KataConsole(App[None]):
     def reload(self) -> None:
         """Reload from the source in a worker (a burst of calls collapses into one)."""
         self._reload_worker()
+
+    def _theme_chosen(self, theme: object) -> None:
+        name = getattr(theme, "name", str(theme))
+        problem = self._remember_theme(name) if self._remember_theme else None
+        if problem:
+            self._status(problem, "warning")
 
     def _set_suspended(self, value: bool) -> None:
         self._suspended = value
@@ -288,6 +319,15 @@ class KataConsole(App[None]):
         from kata_console.screens.describe import DescribeScreen, describe_crumbs
 
         self.navigate(describe_crumbs(target), lambda: DescribeScreen(target))
+
+    def open_device(self, sandbox: SandboxView, device_id: str) -> None:
+        """Everything about one device of a sandbox (Enter on a device row)."""
+        from kata_console.screens.device import DeviceScreen
+
+        device = next((d for d in sandbox.devices if d.id == device_id), None)
+        if device is not None:
+            users = [c.id for c in sandbox.containers if device_id in c.devices]
+            self.push_screen(DeviceScreen(sandbox.id, device, users))
 
     def open_stepthrough(self) -> None:
         """The step-through view of a plan source (one instance, kept while it is closed)."""

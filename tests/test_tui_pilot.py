@@ -299,6 +299,6 @@ async def test_palette_lists_resources_and_actions_with_keys() -> None:
     app = make_app()
     async with app.run_test(size=SIZE):
         provider = ConsoleCommands(app.screen)
-        titles = {title: help_text for title, _, help_text in provider._commands()}
+        titles = {title: help_text.plain for title, _, help_text in provider._commands()}
         assert "container sb-batch/batch" in titles and "sandbox sb-legacy" in titles
-        assert titles["action: stop selected container"].endswith("[x]")
+        assert titles["action: stop sandbox sb-web"].endswith("[x]")

@@ -107,7 +107,13 @@ class ChainTree(Tree[object]):
         return None
 
     def action_filter(self) -> None:
-        self.post_message(FilterPrompt.Requested(self))
+        # opened at once, not through the message queue: keys typed right after `/`
+        # are already queued behind it and belong to the prompt
+        prompts = self.screen.query(FilterPrompt)
+        if prompts:
+            prompts.first().open_for(self)
+        else:
+            self.post_message(FilterPrompt.Requested(self))
 
     def action_expand_all(self) -> None:
         self.root.expand_all()

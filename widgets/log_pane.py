@@ -9,8 +9,9 @@ the view while lines keep arriving; find highlights and n/N jump; filter hides l
 
 from __future__ import annotations
 
-import io
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +20,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from kata_console.keymap import keys_for, priority_keys
 from kata_console.sources.model import LogLine
 from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
 from widgets.log_view import LogView
@@ -39,7 +41,7 @@ class LogPane(Vertical):
     | \\\\ | Filter: hide lines that do not match. |
     | w | Wrap long lines. |
     | t | Timestamps on / off. |
-    | ctrl+s | Save the shown lines (deliver_text). |
+    | ctrl+s | Save the shown lines to a file (asks where; never overwrites silently). |
     | y | Copy the shown lines (OSC 52). |
     """
 
@@ -167,6 +169,14 @@ class LogPane(Vertical):
 
     # ------------------------------------------------------------------ actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key the pane's screen binds with priority (the step-through's `n` and `p`) is
+        the screen's on that screen: the pane neither runs nor lists it there."""
+        if not self.is_attached:
+            return True
+        mine = keys_for(self, action)
+        return not (mine and set(mine) <= priority_keys(self.screen))
+
     def action_follow(self) -> None:
         self.paused = False
         self.flush()
@@ -200,9 +210,11 @@ class LogPane(Vertical):
         self.view.relayout()
 
     def action_save(self) -> None:
-        stream = io.StringIO(self.buffer.text_of())
-        self.app.deliver_text(stream, save_filename="kata-console-logs.txt", mime_type="text/plain")
-        self.app.notify(f"saving {len(self.buffer.visible)} lines", timeout=2)
+        """Ask where to write the shown lines, offering ~/Downloads when there is one
+        (a root shell often has none) and the working directory otherwise."""
+        self.query_one(PromptBar).ask(
+            "save", "save the shown lines to (Enter: write, Esc: cancel)", str(default_save_path())
+        )
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.buffer.text_of())
@@ -219,6 +231,9 @@ class LogPane(Vertical):
 
     def on_prompt_bar_answered(self, event: PromptBar.Answered) -> None:
         event.stop()
+        saving = event.kind in ("save", "overwrite")
+        if saving and not self._save(event.value, overwrite=event.kind == "overwrite"):
+            return  # asked again (the file exists): the prompt keeps the focus
         self.view.focus()
         if event.kind == "find":
             self.set_find(event.value)
@@ -230,6 +245,40 @@ class LogPane(Vertical):
         self.view.focus()
 
     # ------------------------------------------------------------------ helpers
+
+    def _save(self, answer: str, overwrite: bool) -> bool:
+        """Write the shown lines; an existing file is only replaced after a second Enter.
+        False when it asked that question (the prompt is open again)."""
+        if not answer.strip():
+            self._say("not saved: no file name given", "warning")
+            return True
+        path = Path(os.path.abspath(os.path.expanduser(answer.strip())))
+        if path.exists() and not overwrite:
+            if path.is_dir():
+                self._say(f"not saved: {path} is a directory", "error")
+                return True
+            self.query_one(PromptBar).ask(
+                "overwrite", f"{path} exists: Enter replaces it, Esc keeps it", str(path)
+            )
+            self._say(f"{path} exists: Enter replaces it, Esc keeps it", "warning")
+            return False
+        text = self.buffer.text_of()
+        try:
+            with path.open("w" if overwrite else "x", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:  # no such directory, permission, read-only file system
+            self._say(f"not saved to {path}: {exc.strerror or exc}", "error")
+            return True
+        self._say(f"saved {len(self.buffer.visible)} lines to {path}")
+        return True
+
+    def _say(self, message: str, level: str = "info") -> None:
+        """The view's status line when it has one (the console's views), else a toast."""
+        status = getattr(self.screen, "status", None)
+        if callable(status):
+            status(message, level)
+        else:
+            self.app.notify(message, severity="information" if level == "info" else level)
 
     def _jump(self, backwards: bool) -> None:
         view = self.view
@@ -264,6 +313,19 @@ class LogPane(Vertical):
         if view is not None and view.wrap:
             parts.append("  wrap")
         self.query_one(_PaneStatus).content = Content.assemble(*parts)
+
+
+def default_save_path() -> Path:
+    """Where a save is offered: ~/Downloads (or $XDG_DOWNLOAD_DIR) when it exists, else
+    the working directory; a name no file has yet."""
+    downloads = Path(os.environ.get("XDG_DOWNLOAD_DIR") or "~/Downloads").expanduser()
+    folder = downloads if downloads.is_dir() else Path.cwd()
+    path = folder / "kata-console-logs.txt"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"kata-console-logs-{n}.txt"
+    return path
 
 
 class _PaneStatus(Widget):

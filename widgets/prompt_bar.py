@@ -65,7 +65,9 @@ class PromptBar(Input):
         self.value = value
         self.cursor_position = len(value)
         self.add_class("-open")
-        self.focus()
+        # focus now, not after the queue: keys typed right after the key that opened the
+        # bar are already queued, and must reach the bar, not the table behind it
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         """Hide the bar; focus goes back to the view."""

@@ -45,7 +45,7 @@ class ResourceTable(DataTable[Cell]):
     | Key | Description |
     | :- | :- |
     | enter | Open the row under the cursor (posts `RowSelected`). |
-    | g / G | First / last row. |
+    | g / G, home / end | First / last row. |
     | / | Filter as you type (the screen's `FilterPrompt`). |
     | > / < | Sort by the next / previous column (past the last: the source's order). |
     | I | Invert the sort. |
@@ -53,8 +53,8 @@ class ResourceTable(DataTable[Cell]):
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="table.open"),
-        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
+        Binding("g,home", "scroll_top", "Top", show=False, id="table.top"),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False, id="table.bottom"),
         Binding("slash", "filter", "Filter", id="table.filter", key_display="/"),
         Binding(
             "greater_than_sign", "sort(1)", "Sort", id="table.sort", show=False, key_display=">"
@@ -165,7 +165,13 @@ class ResourceTable(DataTable[Cell]):
     # ------------------------------------------------------------------ actions
 
     def action_filter(self) -> None:
-        self.post_message(FilterPrompt.Requested(self))
+        # opened at once, not through the message queue: keys typed right after `/`
+        # are already queued behind it and belong to the prompt
+        prompts = self.screen.query(FilterPrompt)
+        if prompts:
+            prompts.first().open_for(self)
+        else:
+            self.post_message(FilterPrompt.Requested(self))
 
     def action_sort(self, step: int) -> None:
         """Next (+1) / previous (-1) column; one step past either end is no sort."""

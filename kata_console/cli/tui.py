@@ -11,9 +11,13 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kata_console.cli import EXIT_OK, EXIT_USAGE
 from kata_console.cli.fileargs import path_arg
+
+if TYPE_CHECKING:
+    from kata_console.keymap import BindingSpec
 
 #: dest -> option of every console option (distinct dests: `rootfs --source` is another)
 CONSOLE_DESTS = {
@@ -21,11 +25,19 @@ CONSOLE_DESTS = {
     "console_keymap": "--keymap",
     "console_theme": "--theme",
     "console_refresh": "--refresh",
+    "console_step_delay": "--step-delay",
     "console_allow_actions": "--allow-actions",
     "console_vc_root": "--vc-root",
 }
 #: the console options that take a value (the CLI skips it when looking for a COMMAND)
-CONSOLE_VALUE_OPTIONS = ("--source", "--keymap", "--theme", "--refresh", "--vc-root")
+CONSOLE_VALUE_OPTIONS = (
+    "--source",
+    "--keymap",
+    "--theme",
+    "--refresh",
+    "--vc-root",
+    "--step-delay",
+)
 DEFAULT_REFRESH = 2.0
 #: each refresh restarts the reload in progress, so an interval shorter than a reload of
 #: a busy host would never show anything; a day apart is already no refresh at all
@@ -44,6 +56,17 @@ def refresh_seconds(text: str) -> float:
             f"{text!r}: the refresh interval is a number of seconds "
             f"from {MIN_REFRESH:g} to {MAX_REFRESH:g}"
         )
+    return value
+
+
+def step_delay_seconds(text: str) -> float:
+    """`--step-delay`: 0 (run freely) up to a minute between two steps."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 <= value <= 60):
+        raise argparse.ArgumentTypeError(f"{text!r}: the step delay is 0 to 60 seconds")
     return value
 
 
@@ -83,7 +106,7 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
         "--theme",
         dest="console_theme",
         metavar="THEME",
-        help="Textual theme (default textual-dark)",
+        help="Textual theme (default: the one last chosen in the palette, else textual-dark)",
     )
     g.add_argument(
         "--refresh",
@@ -91,6 +114,13 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
         type=refresh_seconds,
         metavar="SECONDS",
         help=f"host source: reload every SECONDS (default {DEFAULT_REFRESH:g})",
+    )
+    g.add_argument(
+        "--step-delay",
+        dest="console_step_delay",
+        type=step_delay_seconds,
+        metavar="SECONDS",
+        help="step-through: `c` runs one step every SECONDS (slow motion; default 0, freely)",
     )
 
 
@@ -133,26 +163,54 @@ def load_keymap(path: str) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
     ):
         raise ValueError(f'{path}: a keymap is a JSON object like {{"container.stop": "ctrl+x"}}')
+    return keymap_of(data, path)
+
+
+def keymap_of(data: dict[str, str], where: str) -> dict[str, str]:
+    """The keymap with every key normalized; ValueError naming the binding and key."""
+    from kata_console.keymap import normalize_keys
+
+    keymap: dict[str, str] = {}
     for binding_id, keys in data.items():
-        for key in keys.split(","):
-            parts = key.strip().split("+")
-            # a control character or a lone surrogate cannot be typed, and the terminal
-            # driver could not even draw it in the key bar
-            if not key.strip() or any(not p or not _typeable(p) for p in parts):
-                raise ValueError(f"{path}: {binding_id}: {keys!r} is not a key (e.g. ctrl+x, f2)")
-    return data
+        try:
+            keymap[binding_id] = normalize_keys(keys)
+        except ValueError as exc:  # names the key and why (e.g. "'ctrl+' is not a key: ...")
+            raise ValueError(f"{where}: {binding_id}: {exc}") from None
+    return keymap
 
 
-def _typeable(part: str) -> bool:
+def step_delay_setting(value: float, where: str) -> float:
+    """The settings file's slow-motion delay, in the range `--step-delay` accepts."""
     try:
-        part.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return part.isprintable()
+        return step_delay_seconds(repr(float(value)))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{where}: step_delay {exc}") from None
 
 
-def binding_ids() -> set[str]:
-    """Every binding id of the console (app, screens, widgets), for checking a keymap."""
+def refresh_setting(value: float, where: str) -> float:
+    """The settings file's refresh interval, in the range `--refresh` accepts."""
+    try:
+        return refresh_seconds(repr(float(value)))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{where}: refresh {exc}") from None
+
+
+def check_keymap(keymap: dict[str, str], path: str) -> None:
+    """ValueError naming the binding when the keymap cannot be used: an id no binding
+    has, or a rebinding that takes away quit or a way out of a view."""
+    from kata_console.keymap import keymap_problem
+
+    unknown = sorted(set(keymap) - binding_ids())
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown binding id(s): {', '.join(unknown)} (? lists each view's keys)"
+        )
+    problem = keymap_problem(keymap, binding_specs())
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}")
+
+
+def _binding_classes() -> list[type]:
     import importlib
     import pkgutil
 
@@ -164,13 +222,41 @@ def binding_ids() -> set[str]:
     for package in (kata_console.screens, widgets):
         for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
             module = importlib.import_module(info.name)
-            classes += [v for v in vars(module).values() if isinstance(v, type)]
-    ids: set[str] = set()
-    for cls in classes:
-        for binding in getattr(cls, "BINDINGS", ()) or ():
-            if getattr(binding, "id", None):
-                ids.add(binding.id)
-    return ids
+            classes += [
+                v
+                for v in vars(module).values()
+                if isinstance(v, type) and v.__module__ == info.name
+            ]
+    return classes
+
+
+def binding_ids() -> set[str]:
+    """Every binding id of the console (app, screens, widgets), for checking a keymap."""
+    return {spec.id for spec in binding_specs()}
+
+
+def binding_specs() -> list[BindingSpec]:
+    """Every console binding with where it lives (app, a view, a modal, a widget): the
+    table `keymap_problem` checks a keymap against, built without starting the app."""
+    from textual.app import App
+    from textual.screen import ModalScreen, Screen
+
+    from kata_console.keymap import ANYWHERE, APP, SCREEN, VIEWS, WIDGET, specs_of
+
+    specs: list[BindingSpec] = []
+    for cls in _binding_classes():
+        own = cls.__dict__.get("BINDINGS")
+        if not own:
+            continue
+        if issubclass(cls, App):
+            specs += specs_of(cls, own, APP, ANYWHERE)
+        elif issubclass(cls, ModalScreen):  # a modal has its own keys, the app's above it
+            specs += specs_of(cls, own, SCREEN, cls.__name__)
+        elif issubclass(cls, Screen):
+            specs += specs_of(cls, own, SCREEN, VIEWS)
+        else:
+            specs += specs_of(cls, own, WIDGET, VIEWS)
+    return specs
 
 
 def make_source(spec: str, allow_actions: bool, vc_root: str | None = None):  # type: ignore[no-untyped-def]
@@ -219,13 +305,29 @@ def run(args: argparse.Namespace) -> int:
     # grpc's C-core writes to stderr, i.e. over the screen: errors reach the user through
     # the status line and the logs instead.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    from kata_console.config import config_path, load_config
+
     keymap_path = args.console_keymap
     allow_actions = bool(args.console_allow_actions)
-    theme = "textual-dark" if args.console_theme is None else args.console_theme
-    refresh = DEFAULT_REFRESH if args.console_refresh is None else args.console_refresh
     spec = "auto" if args.console_source is None else args.console_source
     try:
-        keymap = load_keymap(keymap_path) if keymap_path is not None else None
+        settings = load_config()  # the command line wins over the settings file
+        theme = args.console_theme or settings.get("theme", "textual-dark")
+        refresh = args.console_refresh or settings.get("refresh", DEFAULT_REFRESH)
+        if args.console_refresh is None and "refresh" in settings:
+            refresh = refresh_setting(refresh, str(config_path()))
+        step_delay = args.console_step_delay
+        if step_delay is None:
+            step_delay = step_delay_setting(settings.get("step_delay", 0.0), str(config_path()))
+        if keymap_path is not None:
+            keymap = load_keymap(keymap_path)
+        elif "keymap" in settings:
+            keymap_path = str(config_path())
+            keymap = keymap_of(settings["keymap"], f"{keymap_path}: keymap")
+        else:
+            keymap = None
+        if keymap:
+            check_keymap(keymap, keymap_path or "")
         source = make_source(spec, allow_actions, args.console_vc_root)
     except ValueError as exc:
         print(f"kata-console: error: {exc}", file=sys.stderr)
@@ -240,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     from kata_console.app import KataConsole
+    from kata_console.config import remember_theme
     from kata_console.sources.host_source import EMPTY_NOTICE
 
     host = type(source).__name__ == "HostSource"
@@ -249,16 +352,10 @@ def run(args: argparse.Namespace) -> int:
         theme=theme,
         refresh_interval=refresh if host else None,
         empty_notice=EMPTY_NOTICE if host else "",
+        remember_theme=remember_theme,
+        step_delay=step_delay,
     )
     if keymap:
-        unknown = sorted(set(keymap) - binding_ids())
-        if unknown:
-            print(
-                f"kata-console: error: {keymap_path}: unknown binding id(s): "
-                f"{', '.join(unknown)} (? lists each view's keys)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         app.set_keymap(keymap)
     app.run()
     return EXIT_OK if app.return_code in (None, 0) else int(app.return_code or 1)

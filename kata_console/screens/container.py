@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from kata_console.chaintext import verdict_text
 from kata_console.exports import container_dict
@@ -30,6 +30,7 @@ class ContainerScreen(ResourceScreen):
         Binding("tab", "app.focus_next", "Next pane", id="container.next", show=False),
         Binding("o", "focus_chain", "Chain", id="container.chain", show=False),
         Binding("l", "focus_logs", "Logs", id="container.logs"),
+        Binding("d", "focus_devices", "Devices", id="container.devices", show=False),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
@@ -148,6 +149,15 @@ class ContainerScreen(ResourceScreen):
 
     def action_focus_logs(self) -> None:
         self.query_one(LogPane).view.focus()
+
+    def action_focus_devices(self) -> None:
+        self.query_one(DeviceTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        sb = self.kc.sandbox(self.sandbox_id)
+        if isinstance(event.data_table, DeviceTable) and sb is not None:
+            self.kc.open_device(sb, str(event.row_key.value))
 
     def _in_scope(self, line: object) -> bool:
         return (

@@ -1,7 +1,10 @@
 """Command palette provider: sandboxes, containers, views and actions with their keys.
 
-The palette doubles as a searchable key reference (Dolphie's idea): each action's help
-line names the key that does the same thing.
+The palette doubles as a searchable key reference (Dolphie's idea): each entry's help
+line names the key that does the same thing in the view the palette was opened from,
+as that view binds it now (a `--keymap` moves it here too). The lifecycle entries are
+the view's own: named by what they act on (the selected sandbox, the selected
+container, this container), and left out where they cannot apply.
 """
 
 from __future__ import annotations
@@ -9,38 +12,55 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+
+from kata_console.keymap import keys_for
+from kata_console.screens.base import MUTATING_ACTIONS, ConsoleScreen
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from kata_console.app import KataConsole
 
-#: (title, jump target or action, key, help)
+#: (title, jump target, action of the view that does the same, help)
 VIEW_COMMANDS = (
-    ("view: sandboxes", "sandboxes", ":sandboxes", "the list of sandboxes"),
-    ("view: chains", "chains", "C or :chains", "every overlay and erofs mount of the host"),
-    ("view: logs", "logs", "L or :logs", "every log line of the source"),
-    ("help: keys of this view", "help", "?", "every key of the current view"),
-    ("refresh", "reload", "ctrl+r", "reload sandboxes from the source"),
+    ("view: sandboxes", "sandboxes", None, "the list of sandboxes"),
+    ("view: chains", "chains", "chains", "every overlay and erofs mount of the host"),
+    ("view: logs", "logs", "logs", "every log line of the source"),
+    ("help: keys of this view", "help", "help", "every key of the current view"),
+    ("refresh", "reload", "reload", "reload sandboxes from the source"),
 )
+#: an operation's object, as an entry names it
+_KINDS = {"sandbox": "sandbox", "container": "container"}
 
 
 class ConsoleCommands(Provider):
-    """Everything the console can open or do."""
+    """Everything the console can open or do from the view the palette was opened on."""
 
     @property
     def kc(self) -> KataConsole:
         return cast("KataConsole", self.app)
 
-    def _commands(self) -> list[tuple[str, object, str]]:
-        out: list[tuple[str, object, str]] = []
-        for title, target, key, help_text in VIEW_COMMANDS:
-            out.append((title, partial(self.kc.jump_to, target), f"{help_text}  [{key}]"))
+    def _keys(self, node: DOMNode, action: str) -> str:
+        """The keys that run `action` on this node now, as the footer shows them."""
+        return " or ".join(self.app.get_key_display(Binding(k, "")) for k in keys_for(node, action))
+
+    def _commands(self) -> list[tuple[str, object, Content]]:
+        out: list[tuple[str, object, Content]] = []
+        view = self.screen if isinstance(self.screen, ConsoleScreen) else None
+        for title, target, action, help_text in VIEW_COMMANDS:
+            keys = [f":{target}"] if target in ("sandboxes", "chains", "logs") else []
+            if action and view is not None and (key := self._keys(view, action)):
+                keys.insert(0, key)
+            out.append((title, partial(self.kc.jump_to, target), _help(help_text, keys)))
         for sb in self.kc.sandboxes:
             out.append(
                 (
                     f"sandbox {sb.id}",
                     partial(self.kc.jump_to, sb.id),
-                    f"{sb.state}, {len(sb.containers)} container(s)  [:{sb.id}]",
+                    _help(f"{sb.state}, {len(sb.containers)} container(s)", [f":{sb.id}"]),
                 )
             )
             for c in sb.containers:
@@ -48,22 +68,33 @@ class ConsoleCommands(Provider):
                     (
                         f"container {sb.id}/{c.id}",
                         partial(self.kc.jump_to, f"{sb.id}/{c.id}"),
-                        f"{c.state or 'not created'}, rootfs {c.rootfs_kind}  [:{c.id}]",
+                        _help(f"{c.state or 'not created'}, rootfs {c.rootfs_kind}", [f":{c.id}"]),
                     )
                 )
-        for op, key in (
-            ("start", "s"),
-            ("stop", "x"),
-            ("pause", "u"),
-            ("resume", "r"),
-            ("kill", "k"),
-            ("delete", "ctrl+d"),
-        ):
+        if view is not None:
+            out += self._lifecycle(view)
+        return out
+
+    def _lifecycle(self, view: ConsoleScreen) -> list[tuple[str, object, Content]]:
+        """The view's lifecycle actions that can apply now: a view binds them, the
+        source accepts them, something is selected to act on."""
+        out: list[tuple[str, object, Content]] = []
+        if self.kc.actions_refused:
+            return out
+        for action, op in MUTATING_ACTIONS.items():
+            keys = self._keys(view, action)
+            if not keys or view.check_action(action, ()) is not True:
+                continue
+            operation = view.operation_for(op)
+            if operation is None:
+                continue
+            kind = _KINDS.get(operation.op.split("_", 1)[-1], operation.op)
+            what = operation.target
             out.append(
                 (
-                    f"action: {op} selected container",
-                    partial(self.kc.run_screen_action, f"op_{op}"),
-                    f"asks for confirmation first  [{key}]",
+                    f"action: {op} {kind} {what}",
+                    partial(self.kc.run_screen_action, action),
+                    _help("asks for confirmation first", [keys]),
                 )
             )
         return out
@@ -78,3 +109,8 @@ class ConsoleCommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)  # type: ignore[arg-type]
+
+
+def _help(text: str, keys: list[str]) -> Content:
+    """Help text with its keys in brackets, as plain text: `[x]` is no markup here."""
+    return Content(f"{text}  [{' or '.join(keys)}]" if keys else text)

@@ -66,6 +66,7 @@ class SandboxScreen(ResourceScreen):
         Binding("d", "focus_devices", "Devices", id="sandbox.devices"),
         Binding("m", "metrics", "Metrics", id="sandbox.metrics"),
         Binding("p", "focus_processes", "Processes", id="sandbox.processes"),
+        Binding("l", "focus_logs", "Logs", id="sandbox.logs"),
         *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
     ]
 
@@ -186,7 +187,12 @@ class SandboxScreen(ResourceScreen):
     def action_focus_processes(self) -> None:
         self.query_one(ProcessTable).focus()
 
+    def action_focus_logs(self) -> None:
+        self.query_one(LogPane).view.focus()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_logs":  # a host has no engine log: the pane is hidden there
+            return bool(self.query_one(LogPane).display)
         if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
             return False  # nothing left to act on: not offered
         if action == "metrics":  # only a source that reaches shims can ask one
@@ -267,6 +273,8 @@ class SandboxScreen(ResourceScreen):
         event.stop()
         if event.data_table.id == "containers":
             self.kc.open_container(self.sandbox_id, str(event.row_key.value))
+        elif isinstance(event.data_table, DeviceTable) and self.sandbox is not None:
+            self.kc.open_device(self.sandbox, str(event.row_key.value))
 
 
 def _facts(sb: SandboxView, now: object) -> Facts:

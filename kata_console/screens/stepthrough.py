@@ -13,8 +13,9 @@ The plan runs in the source's background task; keys only open or close the engin
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 from kata_console.screens.base import ConsoleScreen
@@ -35,12 +36,14 @@ PLAN_ACTIONS = frozenset({"step", "continue", "pause", "abort"})
 class StepThroughScreen(ConsoleScreen):
     """One plan, stepped through: ops, next step, states, timeline, logs."""
 
+    # The plan's keys are priority bindings: they step the plan wherever focus is (the log
+    # pane's own `n` and `p` give way on this screen), except in a text prompt, which
+    # takes printable keys first.
     BINDINGS = [
-        Binding("space", "step", "Step", id="stepthrough.step"),
-        Binding("n", "step", "Step", id="stepthrough.step_n", show=False),
-        Binding("c", "continue", "Continue", id="stepthrough.continue"),
-        Binding("p", "pause", "Pause", id="stepthrough.pause"),
-        Binding("a", "abort", "Abort", id="stepthrough.abort"),
+        Binding("space,n", "step", "Step", id="stepthrough.step", priority=True),
+        Binding("c", "continue", "Continue", id="stepthrough.continue", priority=True),
+        Binding("p", "pause", "Pause", id="stepthrough.pause", priority=True),
+        Binding("a", "abort", "Abort", id="stepthrough.abort", priority=True),
         Binding("l", "focus_logs", "Logs", id="stepthrough.logs"),
         Binding("o", "focus_ops", "Ops", id="stepthrough.ops", show=False),
         Binding("t", "focus_timeline", "Timeline", id="stepthrough.timeline", show=False),
@@ -82,6 +85,8 @@ class StepThroughScreen(ConsoleScreen):
         self.plan = plan
         self.show_durations = show_durations
         self.crumbs = ("step-through", plan.path.name)
+        #: the slow-motion timer while `c` steps slowly (None otherwise)
+        self._slow: Timer | None = None
         self._shown: tuple[int, bool, bool] | None = None
         self._mode: tuple[bool, bool] | None = None
         self._failed_seen = 0
@@ -190,17 +195,33 @@ class StepThroughScreen(ConsoleScreen):
 
     # ------------------------------------------------------------------ actions
 
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The plan's keys first, so the footer shows them whichever pane has focus (the
+        focused pane's keys would come first and push them off an 80-column footer)."""
+        bindings = super().active_bindings
+        plan = {
+            key: active
+            for key, active in bindings.items()
+            if active.node is self and active.binding.action in PLAN_ACTIONS
+        }
+        return plan | {key: a for key, a in bindings.items() if key not in plan}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in PLAN_ACTIONS:
             if not self.plan.running:
                 return None  # the plan has ended (or not started): dimmed
             holding = self.plan.bus.stepper.holding
-            if (action == "continue" and not holding) or (action == "pause" and holding):
+            slow = self._slow is not None
+            if (action == "continue" and (not holding or slow)) or (
+                action == "pause" and holding and not slow
+            ):
                 return None
             return True
         return super().check_action(action, parameters)
 
     def action_step(self) -> None:
+        self._stop_slow_motion()  # a step by hand ends slow motion: held from here
         stepper = self.plan.bus.stepper
         if not self.plan.running:
             self.status("the plan has ended", "warning")
@@ -212,7 +233,16 @@ class StepThroughScreen(ConsoleScreen):
         self.sync()
 
     def action_continue(self) -> None:
-        if self.plan.running:
+        delay = self.kc.step_delay
+        if self.plan.running and delay > 0:
+            # slow motion: still held, one step released every `delay` seconds
+            stepper = self.plan.bus.stepper
+            stepper.hold()
+            stepper.release(1)
+            self._stop_slow_motion()
+            self._slow = self.set_interval(delay, self._slow_step, name="slow-motion")
+            self.status(f"slow motion: one step every {delay:g} s; p pauses")
+        elif self.plan.running:
             self.plan.bus.stepper.run_freely()
             self.status(
                 "running freely: p pauses at the next step",
@@ -221,10 +251,22 @@ class StepThroughScreen(ConsoleScreen):
         self.sync()
 
     def action_pause(self) -> None:
+        self._stop_slow_motion()
         if self.plan.running:
             self.plan.bus.stepper.hold()
             self.status("pausing at the next step", until=self._step_waits)
         self.sync()
+
+    def _slow_step(self) -> None:
+        if not self.plan.running:
+            self._stop_slow_motion()
+            return
+        self.plan.bus.stepper.release(1)
+
+    def _stop_slow_motion(self) -> None:
+        if self._slow is not None:
+            self._slow.stop()
+            self._slow = None
 
     def action_abort(self) -> None:
         from kata_console.screens.confirm import ConfirmScreen
