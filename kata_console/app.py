@@ -363,7 +363,8 @@ class KataConsole(App[None]):
         self.push_screen(JumpScreen(self.sandboxes, self.cursor_blink), answered)
 
     def jump_to(self, text: str) -> None:
-        """Go to a view (`sandboxes`, `chains`, `logs`, `help`), a sandbox or a container."""
+        """Go to a view (`sandboxes`, `chains`, `findings`, `logs`, `help`), a sandbox or a
+        container."""
         from kata_console.screens.jump import resolve
 
         if text.strip() == "reload":
@@ -388,6 +389,10 @@ class KataConsole(App[None]):
             from kata_console.screens.logs import LogsScreen
 
             self.navigate(("logs",), LogsScreen)
+        elif target == ("view", "findings"):
+            from kata_console.screens.findings import FindingsScreen
+
+            self.navigate(("findings",), FindingsScreen)
         elif kind == "sandbox":
             self.open_sandbox(target[1])
         elif kind == "container":

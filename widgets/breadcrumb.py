@@ -1,10 +1,10 @@
 """The k9s-style location line: `sandboxes > sb-web > web`, plus source markers.
 
 Shows where the user is (so Esc is predictable) and, on the right, what the data is:
-a DEMO marker for demonstration sources (with what runs the VMs and the guests, so a
-simulated part is never taken for a real one) and READ-ONLY when actions are refused. When
-the line is too narrow the marker takes its short form and the source name keeps its end,
-then goes.
+doctor's findings by severity (sources that inspect a host), a DEMO marker for
+demonstration sources (with what runs the VMs and the guests, so a simulated part is never
+taken for a real one) and READ-ONLY when actions are refused. When the line is too narrow
+the marker takes its short form and the source name keeps its end, then goes.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class Breadcrumb(Widget):
     """Show the READ-ONLY marker."""
     marker: reactive[tuple[str, str]] = reactive(("", ""))
     """What runs the VMs and guests, long and short form ("" for none)."""
+    findings: reactive[tuple[int, ...] | None] = reactive(None)
+    """doctor's findings as (errors, warnings, infos); None when the source checks none."""
 
     def render(self) -> Content:
         left: list[str | tuple[str, str]] = [(" kata-console ", "bold")]
@@ -62,6 +64,8 @@ class Breadcrumb(Widget):
 
     def _tail(self, marker: str) -> Content:
         right: list[str | tuple[str, str]] = []
+        if self.findings is not None:
+            right += [*self._badge(), " "]
         if self.read_only:
             right += [(" READ-ONLY ", "bold $text on $warning"), " "]
         if self.demo:
@@ -69,3 +73,14 @@ class Breadcrumb(Widget):
         if marker:
             right += [(marker, "$text-muted"), " "]
         return Content.assemble(*right)
+
+    def _badge(self) -> list[tuple[str, str]]:
+        """The findings badge: a count per severity found (`F` lists them)."""
+        errors, warnings, infos = (*(self.findings or ()), 0, 0, 0)[:3]
+        parts = [
+            (f" {errors} err ", "bold $text on $error") if errors else None,
+            (f" {warnings} warn ", "bold $text on $warning") if warnings else None,
+            (f" {infos} info ", "bold $text on $primary") if infos else None,
+        ]
+        shown = [p for p in parts if p is not None]
+        return shown or [(" 0 findings ", "$text-success")]

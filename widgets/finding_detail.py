@@ -1,7 +1,8 @@
-"""One finding in full: what was read (evidence), the text Kata logs for it, the fix.
+"""One finding in full: the text Kata logs for it, the fix, and what was read (evidence).
 
-The evidence is the exact files, pids, mount ids and loop devices the rule read, so an
-operator can check each claim with `cat`, `ps`, `findmnt` or `losetup` before acting.
+The fix comes first, where a short pane still shows it; the evidence is the exact files,
+pids, mount ids and loop devices the rule read, so an operator can check each claim with
+`cat`, `ps`, `findmnt` or `losetup` before acting. The pane takes focus (Tab) to scroll.
 """
 
 from __future__ import annotations
@@ -21,28 +22,25 @@ def detail_text(f: Finding | None, empty: str = "") -> Text:
     out.append(f.severity.upper(), style=SEVERITY_STYLE.get(f.severity, ""))
     out.append(f"  {f.id}  ", style="bold")
     out.append(where(f), style="dim")
-    out.append(f"\n{f.title}\n")
-    for line in f.evidence:
-        out.append("read: ", style="dim")
-        out.append(f"{line}\n")
+    out.append(f"\n{f.title}")
     if f.kata_error:
-        out.append("kata: ", style="bold magenta")
-        out.append(f"{f.kata_error}\n")
+        out.append("\nkata: ", style="bold magenta")
+        out.append(f.kata_error)
     if f.fix:
-        out.append("fix:  ", style="bold green")
+        out.append("\nfix:  ", style="bold green")
         out.append(f.fix)
+    for line in f.evidence:
+        out.append("\nread: ", style="dim")
+        out.append(line)
     return out
 
 
-class FindingDetail(Static):
-    """The selected finding (`show`), wrapped to the pane's width."""
+class FindingDetail(Static, can_focus=True):
+    """The selected finding (`show`), wrapped to the pane's width; scrolls when focused."""
 
     DEFAULT_CSS = """
     FindingDetail {
         height: auto;
-        max-height: 50%;
-        padding: 0 1;
-        overflow-y: auto;
     }
     """
 

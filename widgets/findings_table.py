@@ -33,6 +33,8 @@ class FindingsTable(DataTable[Text]):
     """The findings, one per row (`show`); the cursor's finding is `selected`."""
 
     BINDINGS = [
+        # DataTable's own Enter (a RowSelected the screen answers), shown in the footer
+        Binding("enter", "select_cursor", "Go to", id="findings.go", key_display="⏎"),
         Binding("g", "scroll_top", "Top", show=False, id="findings.top"),
         Binding("G", "scroll_bottom", "Bottom", show=False, id="findings.bottom"),
     ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from kata_console.engine.doctor import severity_counts
 from kata_console.screens.filtering import FilterHandling
 from kata_console.sources.model import Operation, SandboxView
 from widgets.breadcrumb import Breadcrumb
@@ -78,6 +79,7 @@ class ConsoleScreen(FilterHandling):
         Binding("ctrl+r", "reload", "Refresh", id="nav.reload", show=False),
         Binding("L", "logs", "All logs", id="nav.logs", show=False),
         Binding("C", "chains", "Chains", id="nav.chains", show=False),
+        Binding("F", "findings", "Findings", id="nav.findings", show=False),
     ]
 
     #: the crumbs of this view, outermost first
@@ -118,9 +120,13 @@ class ConsoleScreen(FilterHandling):
 
     def show_markers(self) -> None:
         """What runs the VMs and guests can change as sandboxes start (a QEMU's version is
-        known once it runs): the breadcrumb follows it after every reload."""
+        known once it runs), and the findings with each inspection: the breadcrumb follows
+        both after every reload."""
+        crumb = self.query_one(Breadcrumb)
         marker = getattr(self.kc.source, "vm_marker", None)
-        self.query_one(Breadcrumb).marker = marker() if callable(marker) else ("", "")
+        crumb.marker = marker() if callable(marker) else ("", "")
+        found = getattr(self.kc.source, "findings", None)
+        crumb.findings = None if found is None else tuple(severity_counts(found).values())
 
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         """The app has a fresh picture: update this view (called after every reload)."""
@@ -164,6 +170,9 @@ class ConsoleScreen(FilterHandling):
 
     def action_chains(self) -> None:
         self.kc.jump_to("chains")
+
+    def action_findings(self) -> None:
+        self.kc.jump_to("findings")
 
     def _lifecycle(self, op: str) -> None:
         operation = self.operation_for(op)

@@ -25,10 +25,11 @@ VIEWS = {
     "sandboxes": "sandboxes",
     "sb": "sandboxes",
     "chains": "chains",
+    "findings": "findings",
     "logs": "logs",
     "help": "help",
 }
-VIEW_NAMES = ("sandboxes", "chains", "logs", "help")
+VIEW_NAMES = ("sandboxes", "chains", "findings", "logs", "help")
 #: candidates listed by name in an "ambiguous" message
 LISTED = 5
 

@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from kata_console.engine.doctor import Finding
 from kata_console.exports import sandbox_dict
 from kata_console.screens.base import MUTATING_ACTIONS, NARROW_BELOW, SHORT_BELOW, op_bindings
 from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
@@ -27,6 +28,7 @@ from kata_console.sources.model import ContainerView, Operation, SandboxView, fo
 from kata_console.sources.rawdocs import Target
 from widgets.device_table import DeviceTable
 from widgets.facts_panel import Facts, FactsPanel
+from widgets.findings_table import SEVERITY_STYLE
 from widgets.link_table import LinkTable
 from widgets.log_pane import LogPane
 from widgets.process_table import ProcessTable
@@ -129,7 +131,9 @@ class SandboxScreen(ResourceScreen):
         )
         self.query_one(DeviceTable).show(sb.devices)
         now = self.kc.source.now()
-        self.query_one("#facts", FactsPanel).update(_facts(sb, now))
+        found = getattr(self.kc.source, "findings", None) or []
+        mine = [f for f in found if f.sandbox == self.sandbox_id]
+        self.query_one("#facts", FactsPanel).update(_facts(sb, now, mine))
         # a source that inspects a host fills these; the others leave them hidden
         procs, links = self.query_one(ProcessTable), self.query_one(LinkTable)
         shown = bool(sb.processes) or sb.network is not None
@@ -277,11 +281,15 @@ class SandboxScreen(ResourceScreen):
             self.kc.open_device(self.sandbox, str(event.row_key.value))
 
 
-def _facts(sb: SandboxView, now: object) -> Facts:
+def _facts(sb: SandboxView, now: object, findings: list[Finding] | None = None) -> Facts:
     table = Facts()
     table.add_row("state", state_text(sb.state))
     for error in sb.errors:  # first: what could not be read is why the rest looks odd
         table.add_row(Text("error", style="bold red"), Text(error, style="red"))
+    for f in findings or ():  # doctor's, on this sandbox (F lists them with the evidence)
+        style = SEVERITY_STYLE.get(f.severity, "")
+        where = f"{f.container}: " if f.container else ""
+        table.add_row(Text(f.severity, style=style), Text(f"{where}{f.title} ({f.id})"))
     table.add_row("agent", health_text(sb.agent_health))
     table.add_row("hypervisor", sb.hypervisor)
     table.add_row("age", format_age(sb.created, now))  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.host.snapshot import SnapshotHost
+from kata_console.engine.doctor import Finding
 from kata_console.engine.inspect.facts import ProcessFacts
 from kata_console.engine.inspect.report import SandboxReport
 from kata_console.engine.lifecycle.events import Stepper
@@ -61,7 +62,11 @@ class DemoSource(EngineSource):
                 plan.sandbox.hypervisor = hypervisor
         #: the same sandboxes as a node showed them outside the VM (processes, namespaces,
         #: shim sockets): a recording, replayed once, shown next to what the engine runs
-        self._node = _node_facts(base / data["node"]) if data.get("node") else {}
+        self._node: dict[str, SandboxReport] = {}
+        #: doctor's findings on the recorded node (None without one: nothing inspected)
+        self.findings: list[Finding] | None = None
+        if data.get("node"):
+            self._node, self.findings = _node_facts(base / data["node"])
         self._scenario: asyncio.Task[None] | None = None
         self._processes: Any = None  # a psutil scanner, made when a QEMU first runs
 
@@ -154,12 +159,15 @@ class DemoSource(EngineSource):
                 await self.run(sandbox.id, op)
 
 
-def _node_facts(path: Path) -> dict[str, SandboxReport]:
-    """The recorded node's sandboxes by ID (inspected once, from the recording alone)."""
+def _node_facts(path: Path) -> tuple[dict[str, SandboxReport], list[Finding]]:
+    """The recorded node's sandboxes by ID and doctor's findings on it (inspected once,
+    from the recording alone)."""
+    from kata_console.engine.doctor import findings_for
     from kata_console.engine.inspect.report import inspect_host
-    from kata_console.inspection import open_inspection
+    from kata_console.inspection import host_extras, open_inspection
 
     insp = open_inspection(str(path))
     vc_root, kata_root = insp.recorded_roots or ("/run/vc", "/run/kata")
     report = inspect_host(insp.ports, vc_root=vc_root, kata_root=kata_root)
-    return {s.id: s for s in report.sandboxes}
+    findings = findings_for(report, host_extras(insp, report))
+    return {s.id: s for s in report.sandboxes}, findings

@@ -1,0 +1,119 @@
+"""doctor's findings in the console: the badge in the breadcrumb, the findings view (`F`,
+`:findings`), Enter to the resource a finding concerns, and a sandbox's findings in its
+facts. Run on `doctor-node.json`, a recording of a node broken on purpose (made by
+scripts/record-doctor-node from real loops, mounts, processes and namespaces), and on the
+healthy demo node, which must give no findings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+from kata_console.app import KataConsole
+from kata_console.engine.clock import FrozenClock
+from kata_console.screens.chains import ChainsScreen
+from kata_console.screens.findings import FindingsScreen
+from kata_console.screens.sandbox import SandboxScreen
+from kata_console.sources.host_source import HostSource
+from tests.conftest import REPO
+from tests.test_tui_host import host_app
+from tests.tui_support import make_app
+from widgets.breadcrumb import Breadcrumb
+from widgets.facts_panel import FactsPanel
+from widgets.finding_detail import FindingDetail
+from widgets.findings_table import FindingsTable
+
+BROKEN = REPO / "fixtures" / "hosts" / "doctor-node.json"
+HEALTHY = REPO / "fixtures" / "hosts" / "demo-node.json"
+
+
+def _app(path) -> KataConsole:  # type: ignore[no-untyped-def]
+    data = json.loads(path.read_text())
+    start = min(p["create_time"] for p in data["inspect"]["processes"])
+    at = _dt.datetime.fromtimestamp(start, _dt.UTC) + _dt.timedelta(seconds=65)
+    return host_app(HostSource(snapshot=str(path), clock=FrozenClock(at)))
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _crumb(app: KataConsole) -> str:
+    return str(app.screen.query_one(Breadcrumb).render())
+
+
+async def test_the_badge_counts_findings_by_severity_and_F_lists_them() -> None:
+    app = _app(BROKEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        assert " 5 err  4 warn " in _crumb(app)
+        await pilot.press("F")
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        table = screen.query_one(FindingsTable)
+        assert table.border_title == "findings (5 error, 4 warning)"
+        assert [f.severity for f in table.findings] == ["error"] * 5 + ["warning"] * 4
+        first = table.findings[0]
+        detail = str(screen.query_one(FindingDetail).render())
+        assert first.id in detail and all(line in detail for line in first.evidence[:1])
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FindingsScreen)
+        app.jump_to("findings")
+        await _settle(pilot)
+        assert isinstance(app.screen, FindingsScreen)
+
+
+async def test_enter_goes_to_the_sandbox_or_to_the_chains_for_a_host_finding() -> None:
+    app = _app(BROKEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("F")
+        await _settle(pilot)
+        table = app.screen.query_one(FindingsTable)
+        row = next(i for i, f in enumerate(table.findings) if f.id == "shim-socket-unreachable")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-batch"
+        facts = " ".join(t.plain for t in app.screen.query_one(FactsPanel).lines(200))
+        assert "(shim-socket-unreachable)" in facts and "(tap-without-redirect)" in facts
+        await pilot.press("escape")  # back to the findings, where the user was
+        await _settle(pilot)
+        assert isinstance(app.screen, FindingsScreen)
+        table = app.screen.query_one(FindingsTable)
+        row = next(i for i, f in enumerate(table.findings) if f.id == "orphan-loop")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert isinstance(app.screen, ChainsScreen)
+
+
+async def test_a_healthy_node_shows_no_findings_and_a_source_with_no_host_no_badge() -> None:
+    app = _app(HEALTHY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        assert " 0 findings " in _crumb(app)
+        await pilot.press("F")
+        await _settle(pilot)
+        assert app.screen.query_one(FindingsTable).findings == []
+        assert "no findings" in str(app.screen.query_one(FindingDetail).render())
+    fixture = make_app()  # the fixture source inspects no host
+    async with fixture.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        assert "finding" not in _crumb(fixture) and " err " not in _crumb(fixture)
+        await pilot.press("F")
+        await _settle(pilot)
+        assert "inspects no host" in str(fixture.screen.query_one(FindingDetail).render())
+
+
+def test_findings_view_at_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot)
+        await pilot.press("F")
+        await _settle(pilot)
+
+    assert snap_compare(_app(BROKEN), terminal_size=(80, 24), run_before=run_before)
