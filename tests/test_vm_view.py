@@ -75,3 +75,48 @@ async def test_query_block_is_matched_to_the_device_table(tmp_path: Path) -> Non
     finally:
         await source.close()
     assert not vm.running
+
+
+async def test_the_sandbox_view_marks_a_device_qemu_lost_and_a_disk_only_qemu_has(
+    tmp_path: Path,
+) -> None:
+    from tests.tui_support import make_app
+    from widgets.device_table import DeviceTable
+
+    doc = json.loads((PLANS / "shared-erofs-layer-recorded-host.json").read_text())
+    doc["sandbox"].update(hypervisor="qemu", block_device_driver="virtio-scsi")
+    doc["sandbox"]["host"] = str(PLANS.parent / "hosts" / "demo.json")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    source = PlanSource(plan, step=False)
+    app = make_app(source)  # type: ignore[arg-type]
+    async with app.run_test(size=(160, 45)) as pilot:
+        await source.wait()
+        app.open_sandbox("demo-recorded")
+        await pilot.pause(0.2)
+        table = app.screen.query_one(DeviceTable)
+
+        def addresses() -> dict[str, str]:
+            col = [k for k, _ in table._columns].index("address")
+            return {str(k.value): table.get_row(k)[col].plain for k in table.rows}
+
+        async def until(cond) -> None:  # type: ignore[no-untyped-def]
+            for _ in range(50):  # reloads are the app's own (a tick, or this one)
+                app.reload()
+                await pilot.pause(0.1)
+                if cond():
+                    return
+            raise AssertionError(addresses())
+
+        await until(lambda: sorted(addresses().values()) == ["0:0", "0:1"])
+        sb = source.sandboxes["demo-recorded"]
+        vm = sb.hypervisor
+        assert isinstance(vm, QemuHypervisor)
+        lost = next(iter(sb.devices.devices.values()))
+        assert lost.drive is not None
+        await vm._device_del(f"virtio-{lost.drive.id}")
+        await until(lambda: any(v.endswith("not in VM") for v in addresses().values()))
+        shown = addresses()
+        assert shown[lost.id].endswith("✗ not in VM")
+        assert sum(v.endswith("✗ not in VM") for v in shown.values()) == 1
+    await source.close()

@@ -1,5 +1,8 @@
 """A sandbox's device manager table: id, host path, kind, refcount, attach count, index,
-guest address. Shared layers show refcount > 1, which is the point of showing it.
+guest address. Shared layers show refcount > 1, which is the point of showing it. On a VM
+that gives its own account (QEMU's query-block) each address is checked against it: green
+where QEMU agrees, red where it does not list the device, and a red `VM only` row for a
+disk QEMU has that no engine device accounts for.
 
 Host paths get the width the table has left once the other columns are laid out: whole at
 200 columns, their tail (`…/snapshots/2/layer.erofs`) when the terminal is narrower. A
@@ -59,21 +62,57 @@ def device_row(
     """One row; devices of the current container (`highlight`) are bold; `widths` are
     those of the host path and of the host's side (`path_widths`)."""
     style = "bold" if dev.id in highlight else ""
+    if dev.kind == VM_ONLY:
+        style = "bold red"
     refs = Text(str(dev.refcount), style="bold yellow" if dev.refcount > 1 else "")
     row: tuple[str | Text, ...] = (
         Text(dev.id, style=style),
         Text(shorten_path(dev.host_path, widths[0]), style=style),
-        dev.kind,
+        Text(dev.kind, style="bold red") if dev.kind == VM_ONLY else dev.kind,
         refs,
         str(dev.attach_count),
         "-" if dev.index is None else str(dev.index),
-        dev.address or "-",
+        address_cell(dev),
         "ro" if dev.read_only else "rw",
     )
     if host:  # the host's side of the same backing file (sources that inspect a host)
         side = "-" if dev.host_side is None else shorten_path(dev.host_side, widths[1])
         row += (Text(side, style="dim"),)
     return row
+
+
+#: the kind of a row for a disk the VM has and no engine device accounts for
+VM_ONLY = "VM only"
+
+
+def address_cell(dev: DeviceView) -> str | Text:
+    """The guest address, checked against the VM's own account when it has one (QEMU's
+    query-block): a device the engine holds plugged that QEMU does not list, or lists
+    elsewhere, is red."""
+    address = dev.address or "-"
+    if dev.vm is None or dev.kind == VM_ONLY:
+        return address
+    if dev.vm == "":
+        return Text(f"{address} ✗ not in VM", style="bold red")
+    if dev.vm != address:
+        return Text(f"{address} ≠ VM {dev.vm}", style="bold red")
+    return Text(address, style="green")
+
+
+def vm_only_rows(nodes: list[dict[str, object]] | None) -> list[DeviceView]:
+    """Rows for the disks the VM lists that no engine device accounts for."""
+    return [
+        DeviceView(
+            id=str(n.get("node") or "?"),
+            host_path=str(n.get("file") or ""),
+            kind=VM_ONLY,
+            refcount=0,
+            attach_count=0,
+            address=str(n.get("address") or "") or None,
+            read_only=bool(n.get("read_only")),
+        )
+        for n in nodes or ()
+    ]
 
 
 def path_widths(

@@ -26,7 +26,7 @@ from kata_console.screens.base import MUTATING_ACTIONS, NARROW_BELOW, SHORT_BELO
 from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from kata_console.sources.rawdocs import Target
-from widgets.device_table import DeviceTable
+from widgets.device_table import DeviceTable, vm_only_rows
 from widgets.facts_panel import Facts, FactsPanel
 from widgets.findings_table import SEVERITY_STYLE
 from widgets.link_table import LinkTable
@@ -129,7 +129,7 @@ class SandboxScreen(ResourceScreen):
         self.query_one("#containers", ResourceTable).apply(
             {c.id: container_row(c) for c in sb.containers}
         )
-        self.query_one(DeviceTable).show(sb.devices)
+        self.query_one(DeviceTable).show([*sb.devices, *vm_only_rows(sb.vm_only)])
         now = self.kc.source.now()
         found = getattr(self.kc.source, "findings", None) or []
         mine = [f for f in found if f.sandbox == self.sandbox_id]
