@@ -21,7 +21,7 @@ from kata_console.screens.confirm import ConfirmScreen
 from kata_console.screens.container import ContainerScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.screens.sandboxes import SandboxesScreen
-from kata_console.sources.engine_source import AGENT_DEAD_CONCLUSION
+from kata_console.sources.engine_events import AGENT_DEAD_CONCLUSION
 from kata_console.sources.model import Operation, format_age
 from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_stepthrough import CRASH, PLANS, STEPTHROUGH, plan_app, settle, step, until

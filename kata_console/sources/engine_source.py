@@ -22,13 +22,7 @@ from typing import Any
 
 from backends.host.snapshot import SnapshotHost
 from kata_console.engine.ids import RandomIds, SeededIds
-from kata_console.engine.lifecycle.container import ContainerConfig
 from kata_console.engine.lifecycle.events import (
-    LOG,
-    STATE,
-    STEP_BEGIN,
-    STEP_END,
-    Event,
     EventBus,
     Stepper,
 )
@@ -38,21 +32,20 @@ from kata_console.engine.lifecycle.sandbox import Sandbox, SandboxConfig
 from kata_console.engine.mounts.chainmodel import Chain, ChainReport
 from kata_console.engine.mounts.chains import resolve_chains
 from kata_console.engine.mounts.mounttable import MountTable
-from kata_console.engine.mounts.rootfs import RootFs, parse_erofs_rootfs_options
+from kata_console.engine.mounts.rootfs import RootFs
 from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import Clock, HostView
 from kata_console.sources.agent_health import AgentHealthMeter, Measure
+from kata_console.sources.engine_events import EngineEvents
+from kata_console.sources.engine_views import EngineViews
 from kata_console.sources.model import (
     ConsoleError,
-    ContainerView,
-    DeviceView,
     LogLine,
     Operation,
     SandboxView,
     SourceEvent,
     StateChanged,
     Unsubscribe,
-    exit_text,
 )
 from kata_console.sources.rawdocs import (
     RawDocument,
@@ -64,7 +57,7 @@ from kata_console.sources.rawdocs import (
     view_document,
 )
 from kata_console.sources.refusals import container_refusal, sandbox_refusal
-from kata_console.sources.rootfs_chains import RootfsSpec, rootfs_chains
+from kata_console.sources.rootfs_chains import RootfsSpec
 from kata_console.sources.vm_view import vm_view
 from kata_console.wiring import make_agent, make_hypervisor, resolve_hypervisor
 
@@ -92,13 +85,11 @@ _PREVIEW = {
 }
 
 
-#: the console's line when it gives up on an agent (not a Kata text)
-AGENT_DEAD_CONCLUSION = "kata-console: treating the agent as dead"
 #: seconds the console waits for a killed container's process to exit (WaitProcess)
 KILL_WAIT = 5.0
 
 
-class EngineSource:
+class EngineSource(EngineViews, EngineEvents):
     """A `ConsoleSource` whose sandboxes are run by the engine. Subclasses decide which
     sandboxes exist (the demo scenario, a plan)."""
 
@@ -382,237 +373,6 @@ class EngineSource:
             return view_document(target, sandboxes, "the engine has written no persist.json yet")
 
         return await asyncio.to_thread(state_document, target, directory, read_file, fallback)
-
-    # ----------------------------------------------------------------- views
-
-    def _sandbox_view(self, sb: Sandbox, chains: dict[str, Chain]) -> SandboxView:
-        containers = [
-            self._container_view(sb, c.id, c.state, c.config, chains)
-            for c in sb.containers.values()
-        ]
-        containers += [
-            self._container_view(sb, cid, "", ContainerConfig(cid, rootfs), chains, error)
-            for (sid, cid), (rootfs, error) in self.refused.items()
-            if sid == sb.id and cid not in sb.containers
-        ]
-        agent = sb.agent
-        health, evidence = self.agent_health(sb.id)
-        facts = [
-            ("agent health", evidence),
-            ("agent address", getattr(agent, "url", "in-process sim")),
-            ("block driver", sb.config.block_device_driver),
-            ("block indexes in use", ", ".join(map(str, sorted(sb.block_index_map))) or "-"),
-        ]
-        spawned = getattr(agent, "spawned", None)
-        if spawned is not None:
-            gone = sb.id not in self._closers
-            facts.append(
-                ("agent pid", f"{spawned.pid} (stopped with the VM)" if gone else str(spawned.pid))
-            )
-        devices = [
-            DeviceView(
-                r.id,
-                r.host_path,
-                r.kind,
-                r.refcount,
-                r.attach_count,
-                r.index,
-                r.address,
-                r.read_only,
-            )
-            for r in sb.device_rows()
-        ]
-        return SandboxView(
-            sb.id,
-            sb.state or "",
-            sb.config.hypervisor_type,
-            health,
-            containers,
-            devices,
-            sb.created,
-            facts,
-        )
-
-    def _container_view(
-        self,
-        sb: Sandbox,
-        cid: str,
-        state: str,
-        config: ContainerConfig,
-        chains: dict[str, Chain],
-        error: str | None = None,
-    ) -> ContainerView:
-        rootfs = config.rootfs
-        chain = chains.get(cid)
-        lowers, _ = parse_erofs_rootfs_options(rootfs.options)
-        kind = "erofs" if chain is not None and chain.erofs else (rootfs.type or "-")
-        c = sb.containers.get(cid)
-        devices = [d.id for d in c.devices] if c is not None else []
-        pid = c.process.pid if c is not None and c.process.pid > 0 else None
-        return ContainerView(
-            cid,
-            sb.id,
-            state,
-            kind,
-            len(lowers),
-            pid,
-            chain,
-            error or (chain.kata_verdict if chain is not None else None),
-            devices,
-            self.exits.get((sb.id, cid)),
-        )
-
-    def _rootfs_chains(self) -> dict[str, Chain]:
-        if self._chains is None:
-            if self.host is None or not self.rootfs:
-                self._chains = {}
-            else:
-                self._chains = rootfs_chains(self.host, self.host.read_mountinfo(), self.rootfs)
-        return self._chains
-
-    def _remember_rootfs(self, cid: str, rootfs: RootFs) -> None:
-        lowers, upper = parse_erofs_rootfs_options(rootfs.options)
-        if lowers and cid not in self.rootfs:
-            self.rootfs[cid] = RootfsSpec(tuple(lowers), upper or None)
-            self._chains = None
-
-    # ----------------------------------------------------------------- events
-
-    def _on_event(self, e: Event) -> None:
-        if self.agent.apply(e):
-            self._emit(StateChanged(e.sandbox))
-        if e.kind == STATE and e.container and e.fields.get("new") == "running":
-            self.exits.pop((e.sandbox, e.container), None)  # started again: a new process
-        fields = {**e.fields, "sandbox": e.sandbox}
-        if e.container:
-            fields["container"] = e.container
-        if e.kind == STEP_BEGIN:
-            line = LogLine(e.time, "engine", "info", f"> {e.text}", fields)
-        elif e.kind == STEP_END:
-            if e.error:
-                line = LogLine(e.time, "engine", "error", f"! {e.text}: {e.error}", fields)
-            else:
-                ms = (e.duration or 0) * 1000
-                line = LogLine(e.time, "engine", "debug", f"  done {e.text} ({ms:.1f} ms)", fields)
-        elif e.kind in (LOG, STATE):
-            line = LogLine(e.time, "engine", e.level, e.text, fields)
-        else:
-            return
-        self._history.append(line)
-        self._emit(line)
-        if e.kind == STATE:
-            self._emit(StateChanged(e.sandbox, e.container))
-
-    def _watch(self, sb: Sandbox) -> None:
-        """What Go's shim does once a sandbox started (`watchSandbox`): wait on the health
-        monitor. On an error Go's shim stops and deletes the sandbox, and the delete stops
-        the monitor; the console stops the monitor too (it would otherwise notify every
-        interval), says what it concluded, and keeps the sandbox for the operator to see."""
-        if sb.id in self._watches:
-            return
-        watcher = sb.monitor(self.health_interval)
-
-        async def watch() -> None:
-            error = await watcher.get()
-            if error is not None:
-                await sb.stop_monitor()
-                self._agent_dead(sb.id, error)
-
-        self._watches[sb.id] = asyncio.get_running_loop().create_task(watch())
-
-    def _agent_dead(self, sandbox_id: str, reason: str) -> None:
-        """The console's own conclusion (Kata's runtime says `mark agent dead` and nothing
-        an operator sees): the agent does not answer, its badge turns red. Said once per
-        reason: the monitor's watcher and the agent's own death notice often both report it."""
-        if self._concluded.get(sandbox_id) == reason:
-            return
-        self._concluded[sandbox_id] = reason
-        self._console_line(sandbox_id, None, "error", f"{AGENT_DEAD_CONCLUSION}: {reason}")
-        if self.agent.health(sandbox_id)[0] != "stopped":
-            self.agent.dead(sandbox_id, reason)
-        self._emit(StateChanged(sandbox_id))
-
-    def _console_line(self, sandbox_id: str, cid: str | None, level: str, text: str) -> None:
-        """A line of the console's own (not the engine's), scoped to its resource."""
-        fields = {"sandbox": sandbox_id, "subsystem": "console"}
-        if cid:
-            fields["container"] = cid
-        line = LogLine(self.now(), "console", level, text, fields)
-        self._history.append(line)
-        self._emit(line)
-
-    async def _await_exit(self, sb: Sandbox, cid: str) -> str:
-        """What the shim's wait does after a kill: WaitProcess for the container's process,
-        whose status says how it ended. The engine's state is left as the engine holds it
-        (Kata's shim would stop the container now; the console only does what it showed)."""
-        try:
-            status = await asyncio.wait_for(sb.wait_process(cid, cid), self.kill_wait)
-        except TimeoutError:
-            note = (
-                f"signal sent; no exit within {self.kill_wait:g} s (WaitProcess): the process "
-                "still runs"
-            )
-        except Exception as exc:  # the engine's or the agent's text, as it came
-            note = f"signal sent; WaitProcess failed: {exc}"
-        else:
-            self.exits[(sb.id, cid)] = exit_text(status)
-            note = f"process exited {exit_text(status)} (WaitProcess)"
-        c = sb.containers.get(cid)
-        held = f"the engine holds {cid} {c.state}" if c is not None else f"{cid} is gone"
-        text = f"{note}; {held}"
-        if c is not None and c.state == "running" and (sb.id, cid) in self.exits:
-            text += " (x stops it and releases its devices)"
-        self._console_line(sb.id, cid, "info", f"kill {cid}: {text}")
-        self._emit(StateChanged(sb.id, cid))
-        return text
-
-    def _engine_sandbox(self, sandbox_id: str) -> Sandbox:
-        sb = self.sandboxes.get(sandbox_id) or self._deleted.get(sandbox_id)
-        if sb is None:
-            raise ConsoleError(f"no sandbox {sandbox_id}")
-        return sb
-
-    def _vm_gone(self, sb: Sandbox) -> bool:
-        """Its VM was stopped (the sim hypervisor says so) or its agent went with it."""
-        return sb.id not in self._closers or getattr(sb.hypervisor, "running", True) is False
-
-    def _tail(self, sb: Sandbox, cid: str) -> None:
-        """Stream the container's stdout from the agent (ReadStdout) into the log."""
-        lines = getattr(sb.agent, "stdout_lines", None)
-        if lines is None or (sb.id, cid) in self._tails:
-            return
-
-        async def tail() -> None:
-            with contextlib.suppress(Exception):
-                async for text in lines(cid):
-                    line = LogLine(
-                        self.now(),
-                        "stdout",
-                        "info",
-                        text,
-                        {"sandbox": sb.id, "container": cid, "subsystem": "stdout"},
-                    )
-                    self._history.append(line)
-                    self._emit(line)
-            self._tails.pop((sb.id, cid), None)
-
-        self._tails[(sb.id, cid)] = asyncio.get_running_loop().create_task(tail())
-
-    def _note(self, sandbox_id: str, text: str) -> None:
-        line = LogLine(
-            self.now(),
-            "console",
-            "warning",
-            f"sandbox {sandbox_id}: {text}",
-            {"sandbox": sandbox_id},
-        )
-        self._history.append(line)
-        self._emit(line)
-
-    def _emit(self, event: SourceEvent) -> None:
-        for callback in tuple(self._subscribers):
-            with contextlib.suppress(Exception):
-                callback(event)
 
 
 def _cancelled(op: Operation, sb: Sandbox) -> str:
