@@ -58,7 +58,7 @@ async def test_the_badge_counts_findings_by_severity_and_F_lists_them() -> None:
         assert table.border_title == "findings (5 error, 4 warning)"
         assert [f.severity for f in table.findings] == ["error"] * 5 + ["warning"] * 4
         first = table.findings[0]
-        detail = str(screen.query_one(FindingDetail).render())
+        detail = screen.query_one(FindingDetail).text
         assert first.id in detail and all(line in detail for line in first.evidence[:1])
         await pilot.press("escape")
         assert not isinstance(app.screen, FindingsScreen)
@@ -100,14 +100,14 @@ async def test_a_healthy_node_shows_no_findings_and_a_source_with_no_host_no_bad
         await pilot.press("F")
         await _settle(pilot)
         assert app.screen.query_one(FindingsTable).findings == []
-        assert "no findings" in str(app.screen.query_one(FindingDetail).render())
+        assert "no findings" in app.screen.query_one(FindingDetail).text
     fixture = make_app()  # the fixture source inspects no host
     async with fixture.run_test(size=(120, 40)) as pilot:
         await _settle(pilot)
         assert "finding" not in _crumb(fixture) and " err " not in _crumb(fixture)
         await pilot.press("F")
         await _settle(pilot)
-        assert "inspects no host" in str(fixture.screen.query_one(FindingDetail).render())
+        assert "inspects no host" in fixture.screen.query_one(FindingDetail).text
 
 
 def test_findings_view_at_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -117,3 +117,18 @@ def test_findings_view_at_80x24(snap_compare) -> None:  # type: ignore[no-untype
         await _settle(pilot)
 
     assert snap_compare(_app(BROKEN), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_at_80x24_the_finding_pane_scrolls_to_its_last_evidence_line() -> None:
+    app = _app(BROKEN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await pilot.press("F")
+        await _settle(pilot)
+        detail = app.screen.query_one(FindingDetail)
+        assert detail.max_scroll_y > 0  # the first finding's evidence is longer than the pane
+        await pilot.press("tab")
+        assert app.screen.focused is detail
+        await pilot.press("end")
+        await pilot.pause()
+        assert detail.scroll_y == detail.max_scroll_y

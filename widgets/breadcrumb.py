@@ -4,7 +4,8 @@ Shows where the user is (so Esc is predictable) and, on the right, what the data
 doctor's findings by severity (sources that inspect a host), a DEMO marker for
 demonstration sources (with what runs the VMs and the guests, so a simulated part is never
 taken for a real one) and READ-ONLY when actions are refused. When the line is too narrow
-the marker takes its short form and the source name keeps its end, then goes.
+the marker takes its short form and the source name keeps its end, then goes; then the marker
+goes (the DEMO marker itself stays).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Breadcrumb(Widget):
         tail = self._tail(long)
         if tail.cell_length > room and short:
             tail = self._tail(short)
+        if tail.cell_length > room:  # not even the short form: DEMO and the badge stay
+            tail = self._tail("")
         if self.source:
             # one line: a source name too long for what the path and markers leave keeps
             # its end (the file name), then goes altogether; the markers always stay

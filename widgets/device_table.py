@@ -2,7 +2,7 @@
 guest address. Shared layers show refcount > 1, which is the point of showing it. On a VM
 that gives its own account (QEMU's query-block) each address is checked against it: green
 where QEMU agrees, red where it does not list the device, and a red `VM only` row for a
-disk QEMU has that no engine device accounts for.
+disk attached in QEMU that no engine device accounts for.
 
 Host paths get the width the table has left once the other columns are laid out: whole at
 200 columns, their tail (`…/snapshots/2/layer.erofs`) when the terminal is narrower. A

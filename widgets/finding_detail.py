@@ -1,6 +1,6 @@
 """One finding in full: the text Kata logs for it, the fix, and what was read (evidence).
 
-The fix comes first, where a short pane still shows it; the evidence is the exact files,
+Kata's text and the fix come first, where a short pane still shows them; the evidence is the exact files,
 pids, mount ids and loop devices the rule read, so an operator can check each claim with
 `cat`, `ps`, `findmnt` or `losetup` before acting. The pane takes focus (Tab) to scroll.
 """
@@ -8,6 +8,8 @@ pids, mount ids and loop devices the rule read, so an operator can check each cl
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from kata_console.engine.doctor import Finding
@@ -35,14 +37,25 @@ def detail_text(f: Finding | None, empty: str = "") -> Text:
     return out
 
 
-class FindingDetail(Static, can_focus=True):
-    """The selected finding (`show`), wrapped to the pane's width; scrolls when focused."""
+class FindingDetail(VerticalScroll):
+    """The selected finding (`show`), wrapped to the pane's width; scrolls when focused
+    (arrows, page keys, Home/End)."""
 
     DEFAULT_CSS = """
     FindingDetail {
         height: auto;
+        & > Static { height: auto; }
     }
     """
 
+    def compose(self) -> ComposeResult:
+        yield Static()
+
     def show(self, finding: Finding | None, empty: str = "") -> None:
-        self.update(detail_text(finding, empty))
+        self.query_one(Static).update(detail_text(finding, empty))
+        self.scroll_home(animate=False)
+
+    @property
+    def text(self) -> str:
+        """What the pane shows, as plain text."""
+        return str(self.query_one(Static).render())

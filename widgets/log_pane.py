@@ -312,7 +312,9 @@ class LogPane(Vertical):
             parts += ["  find: ", (buffer.find, "bold $accent"), f" {where}/{len(buffer.matches)}"]
         if view is not None and view.wrap:
             parts.append("  wrap")
-        self.query_one(_PaneStatus).content = Content.assemble(*parts)
+        status = self.query(_PaneStatus)
+        if status:  # gone while the view is torn down (a flush from the app's timer)
+            status.first().content = Content.assemble(*parts)
 
 
 def default_save_path() -> Path:

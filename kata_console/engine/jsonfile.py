@@ -102,7 +102,7 @@ def parse_json(data: bytes, source: str, error: type[Exception], invalid: str) -
         return json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise error(
-            f"{source}: {invalid}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            f"{source}: {invalid}: {exc.msg}: line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
         raise error(f"{source}: {invalid}: nested too deeply") from None

@@ -3,8 +3,10 @@
 The table lists every finding; the pane under it shows the one under the cursor whole (the
 files, pids, mounts and loops read, Kata's own text, the fix). Enter goes to what the
 finding concerns: its container, its sandbox, or the host's chains for a loop or mount no
-sandbox owns. Sources that inspect no host (the engine's demo and plans) have no findings
-to give, and the view says so instead of claiming a clean node.
+sandbox owns. The demo's findings are doctor's on its recorded node (the processes,
+namespaces and sockets it shows beside the engine's sandboxes). Sources that inspect no
+host (plans) have no findings to give, and the view says so instead of claiming a clean
+node.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class StepThroughScreen(ConsoleScreen):
     DEFAULT_CSS = """
     StepThroughScreen {
         & #st-top { height: 12; }
-        & OpList { width: 48; height: 1fr; }
+        & OpList { width: 55%; height: 1fr; }
         & #st-right { width: 1fr; height: 1fr; }
         & StepPreview {
             height: 1fr;

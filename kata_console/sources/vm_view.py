@@ -2,7 +2,9 @@
 
 QEMU lists its block nodes (`query-block`); the engine holds its device table. The console
 shows both, matched by node name (the engine's drive id), so a device the engine believes
-plugged but QEMU does not list, or a node QEMU has that no device accounts for, stands out.
+plugged but QEMU does not list, or a disk attached in QEMU that no device accounts for,
+stands out. (`query-block` lists block backends behind a device; a node left by a lone
+`blockdev-add` is not among them.)
 The look is QEMU's read-only query, kept out of the steps and the log.
 """
 
@@ -25,13 +27,14 @@ async def vm_view(sb: Sandbox, view: SandboxView) -> None:
     query = getattr(hv, "query_block", None)
     if not callable(query):  # the simulated VM has no account of its own to compare
         return
-    view.facts += list(hv.facts())
+    view.facts[:0] = list(hv.facts())  # first: the facts panel cuts from the end
     if not getattr(hv, "running", False):
         return
     try:
         blocks = await asyncio.wait_for(query(quiet=True), VM_QUERY_TIMEOUT)
     except Exception as exc:  # a VM that does not answer is shown, never raised
-        view.errors.append(f"QEMU query-block: {exc or f'no answer in {VM_QUERY_TIMEOUT:g} s'}")
+        why = str(exc) or f"no answer in {VM_QUERY_TIMEOUT:g} s"
+        view.errors.append(f"QEMU query-block: {why}")
         return
     nodes = {str(b.get("node") or ""): b for b in blocks}
     for device in view.devices:

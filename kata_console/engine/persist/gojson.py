@@ -58,7 +58,7 @@ def decode(schema: GoType, data: bytes | str) -> Any:
     try:
         raw = loads(data)
     except json.JSONDecodeError as exc:
-        raise GoJSONError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise GoJSONError(f"{exc.msg}: line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise GoJSONError("exceeded max depth") from None
     return schema.decode(raw, _Ctx())
