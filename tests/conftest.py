@@ -23,3 +23,6 @@ def lab(tmp_path: Path) -> Iterator[KernelLab]:
         yield k
     finally:
         k.close()
+
+
+from tests.qemukit import reaper  # noqa: E402,F401 - the QEMU tests' fixture

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 
 import pytest
 
 from kata_console.sources.demo_source import DemoSource
+from tests.qemukit import needs_qemu
 from tests.tui_support import make_app
-
-needs_qemu = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None,
-    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
-)
 
 
 async def _settle(app, source: DemoSource, pilot) -> str:  # type: ignore[no-untyped-def]

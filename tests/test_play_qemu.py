@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,10 @@ import pytest
 from kata_console.cli import main
 from kata_console.wiring import resolve_hypervisor
 from tests.kernellab import KernelLab
+from tests.qemukit import needs_qemu
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 SNAP = "io.containerd.snapshotter.v1.erofs/snapshots"
-needs_qemu = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None,
-    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
-)
-
-
-@pytest.fixture
-def reaper() -> Iterator[list[int]]:
-    pids: list[int] = []
-    yield pids
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue
 
 
 def _plan(tmp: Path, lowers: list[Path], upper: Path, **sandbox: object) -> Path:

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +27,11 @@ from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import HypervisorError
 from tests import gocheck
 from tests.kernellab import KernelLab
+from tests.qemukit import needs_qemu
 
 SNAP = "io.containerd.snapshotter.v1.erofs/snapshots"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None,
-    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
-)
-
-
-@pytest.fixture
-def reaper() -> Iterator[list[int]]:
-    """Pids of every QEMU a test started: killed afterwards whatever happened."""
-    pids: list[int] = []
-    yield pids
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue
+pytestmark = needs_qemu
 
 
 class QemuSandbox:

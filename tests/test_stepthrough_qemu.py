@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from backends.hypervisor.qemu import QemuHypervisor
+from tests.qemukit import needs_qemu
 from tests.test_tui_stepthrough import STEPTHROUGH, plan_app, settle, step, view
 from widgets.step_preview import StepPreview
 from widgets.step_timeline import StepTimeline
-
-needs_qemu = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None,
-    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
-)
 
 
 def _qemu_plan(tmp_path: Path) -> Path:

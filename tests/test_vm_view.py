@@ -6,20 +6,15 @@ made over QMP on the real VM."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 from backends.hypervisor.qemu import QemuHypervisor
 from kata_console.sources.plan_source import PlanSource
+from tests.qemukit import needs_qemu
 
 PLANS = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None,
-    reason="qemu-system-x86_64 is not installed (make test installs qemu-system-x86 as root)",
-)
+pytestmark = needs_qemu
 
 
 async def test_query_block_is_matched_to_the_device_table(tmp_path: Path) -> None:
