@@ -1,4 +1,4 @@
-"""Benchmark: the lifecycle engine on the sim ports (issue 3).
+"""Benchmark: the lifecycle engine on the sim ports.
 
 1,000 containers go through create -> start -> stop with SimAgent and SimHypervisor, each
 on an EROFS rootfs of two layers, one of them shared by the containers of its sandbox.

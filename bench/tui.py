@@ -1,5 +1,5 @@
-"""Console benchmark (issue 5): figures, not assertions. Each is printed next to its
-baseline from the same run and the issue's target.
+"""Console benchmark: figures, not assertions. Each is printed next to its
+baseline from the same run and its target.
 
 1. cold start to first frame: `kata-console` on the fixture source vs a minimal Textual
    app (the floor), each in a fresh interpreter; target <= 1.5x the floor.

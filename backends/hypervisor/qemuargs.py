@@ -29,7 +29,7 @@ AIO_MODES = ("threads", "native", "io_uring")
 
 @dataclass(frozen=True, slots=True)
 class QemuConfig:
-    """What `start_vm` launches. The defaults are the issue's minimal VM: q35, KVM when the
+    """What `start_vm` launches. The defaults are a minimal VM: q35, KVM when the
     host has it (TCG otherwise), 128 MiB, paused, no default devices, no display."""
 
     binary: str = "qemu-system-x86_64"
