@@ -1,4 +1,5 @@
-"""Shared fixtures. Real resources only: the kernel lab builds and tears down real mounts."""
+"""Shared fixtures. Real resources only: the kernel lab builds and tears down real mounts,
+the net lab real namespaces and links."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.kernellab import KernelLab, kernel_skip_reason
+from tests.netlab import NetLab, netlab_skip_reason
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,6 +25,19 @@ def lab(tmp_path: Path) -> Iterator[KernelLab]:
         yield k
     finally:
         k.close()
+
+
+@pytest.fixture
+def netlab() -> Iterator[NetLab]:
+    """A CNI-style network namespace pair (veth, tap, tc redirects), removed afterwards."""
+    reason = netlab_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    lab = NetLab()
+    try:
+        yield lab
+    finally:
+        lab.close()
 
 
 from tests.qemukit import reaper  # noqa: E402,F401 - the QEMU tests' fixture

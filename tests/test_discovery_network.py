@@ -21,7 +21,7 @@ import pytest
 from backends.discovery.network import NETNS_RUN_DIR, PyrouteNetnsSource, netns_path
 from kata_console.engine.inspect.facts import LINK_COUNTERS, NetnsFacts
 from tests.conftest import REPO
-from tests.netlab import NetLab, netlab_skip_reason, run
+from tests.netlab import NetLab, run
 
 SENT, SIZE = 25, 200
 SYS_SETRESUID = {"x86_64": 117, "aarch64": 147}.get(os.uname().machine)
@@ -34,18 +34,6 @@ def source() -> Iterator[PyrouteNetnsSource]:
         yield src
     finally:
         src.close()
-
-
-@pytest.fixture
-def netlab() -> Iterator[NetLab]:
-    reason = netlab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    lab = NetLab()
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def links(facts: NetnsFacts) -> dict:

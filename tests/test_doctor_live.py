@@ -16,7 +16,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from kata_console.cli import main
 from tests import kataprocs
 from tests.conftest import REPO
 from tests.kernellab import KernelLab
-from tests.netlab import NetLab, netlab_skip_reason
+from tests.netlab import NetLab
 
 GO_SID = "go-erofs-1"
 SNAPSHOTS = "containerd/io.containerd.snapshotter.v1.erofs/snapshots"
@@ -162,27 +161,15 @@ def test_a_torn_persist_json(vc: Path, capsys: pytest.CaptureFixture[str]) -> No
     )
 
 
-@pytest.fixture
-def net() -> Iterator[NetLab]:
-    reason = netlab_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    lab = NetLab()
-    try:
-        yield lab
-    finally:
-        lab.close()
-
-
 @pytest.mark.kernel
 def test_a_tap_without_its_redirects(
-    net: NetLab, vc: Path, capsys: pytest.CaptureFixture[str]
+    netlab: NetLab, vc: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _sandbox(vc, net.sandbox_path)
+    _sandbox(vc, netlab.sandbox_path)
     _, doc = _doctor(capsys, "--vc-root", str(vc))
     assert _find(doc, "tap-without-redirect") == []  # Kata's pair is there: nothing to say
     subprocess.run(
-        ["tc", "-n", net.sandbox, "filter", "del", "dev", "eth0", "parent", "ffff:"], check=True
+        ["tc", "-n", netlab.sandbox, "filter", "del", "dev", "eth0", "parent", "ffff:"], check=True
     )
     _, doc = _doctor(capsys, "--vc-root", str(vc))
     (f,) = _find(doc, "tap-without-redirect", sandbox=GO_SID, device="tap0_kata")
@@ -252,7 +239,7 @@ def test_a_leftover_cgroup_and_a_recording_that_replays_it(
 
 @pytest.mark.kernel
 def test_drops_growing_between_the_two_reads(
-    net: NetLab, vc: Path, capsys: pytest.CaptureFixture[str]
+    netlab: NetLab, vc: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The pod's veth loses its peer (the CNI side goes down): every frame the sandbox
     sends out of eth0 is dropped by the veth driver, and the counter moves between
@@ -261,17 +248,17 @@ def test_drops_growing_between_the_two_reads(
 
     from tests.netlab import in_netns
 
-    _sandbox(vc, net.sandbox_path)
+    _sandbox(vc, netlab.sandbox_path)
     _, doc = _doctor(capsys, "--vc-root", str(vc))
     assert _find(doc, "link-errors-growing") == []  # nothing moves: nothing to say
-    subprocess.run(["ip", "-n", net.cni, "link", "set", "veth0", "down"], check=True)
+    subprocess.run(["ip", "-n", netlab.cni, "link", "set", "veth0", "down"], check=True)
 
     def packet_socket() -> socket.socket:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.bind(("eth0", 0))
         return s
 
-    sock = in_netns(net.sandbox_path, packet_socket)
+    sock = in_netns(netlab.sandbox_path, packet_socket)
     stop = threading.Event()
     frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"\x00" * 46
 

@@ -276,8 +276,9 @@ class EngineSource(EngineViews, EngineEvents):
     async def load(self) -> list[SandboxView]:
         chains = self._rootfs_chains()
         views = [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
-        for view in views:
-            await vm_view(self.sandboxes[view.id], view)
+        # each VM asked at once: one that does not answer holds the refresh up once, not once
+        # per sandbox
+        await asyncio.gather(*(vm_view(self.sandboxes[v.id], v) for v in views))
         return views
 
     async def chains(self) -> ChainReport:
