@@ -33,7 +33,7 @@ from tests.test_tui_host import NODE, _recorded_at, host_app
 from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app
 from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
-from widgets.device_table import DeviceTable
+from widgets.device_table import MIN_PATH, DeviceTable
 from widgets.link_table import LinkTable
 from widgets.process_table import ProcessTable
 from widgets.prompt_bar import PromptBar
@@ -113,15 +113,18 @@ async def test_device_host_paths_use_the_width_there_is() -> None:
         assert len(dev.host_path) > 44
         table = app.screen.query_one(DeviceTable)
         assert dev.host_path in line_with(screen_text(app), dev.id)
-        for size, shown in (
-            ((120, 40), "…/snapshots/2/layer.erofs"),
-            ((80, 24), "…/2/layer.erofs"),
-        ):
+        for size in ((120, 40), (80, 24)):
             await pilot.resize_terminal(*size)
             await settle(pilot)
             line = line_with(screen_text(app), dev.id)
+            shown = table.get_cell(dev.id, "host_path").plain
+            # the path's tail, as long as the room left lets it be (no width wasted)
+            assert shown.startswith("…") and dev.host_path.endswith(shown[1:]), size
             assert f" {shown} " in line and dev.host_path not in line, size
+            assert len(shown) >= MIN_PATH - 3, size  # the cut may move to a `/` 3 cells on
             assert table.max_scroll_x == 0, size  # every column in sight
+            room = table.scrollable_content_region.width
+            assert room - 3 <= table.virtual_size.width <= room, size
         await pilot.resize_terminal(200, 50)
         await settle(pilot)
         assert dev.host_path in line_with(screen_text(app), dev.id)
@@ -183,6 +186,8 @@ def fit_problems(screen: Screen[object]) -> list[str]:
             rows = widget.scrollable_content_region.height - widget.header_height
             if rows < 1:
                 problems.append(f"{name}: no room for a row ({region.height} rows high)")
+            if widget.max_scroll_x > 0:
+                problems.append(f"{name}: {widget.max_scroll_x} columns are out of sight")
     return problems
 
 

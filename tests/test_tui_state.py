@@ -31,6 +31,7 @@ from widgets.facts_panel import FactsPanel
 from widgets.op_list import OpList
 from widgets.resource_table import ResourceTable
 from widgets.state_strip import StateStrip
+from widgets.step_preview import StepPreview
 from widgets.status_line import StatusLine
 
 FIXTURE_CLOCK = _dt.datetime(2026, 3, 2, 9, 30, tzinfo=_dt.UTC)
@@ -459,9 +460,22 @@ async def test_stepthrough_shows_the_same_errors_as_play() -> None:
             assert not any("KeyError" in (e or "") for e in errors)
             assert "Sandbox not ready or running, impossible to signal the container" in errors
             assert all(r is not None for r in source.results)
-            ops = stepthrough_view(app).query_one(OpList)
+            view = stepthrough_view(app)
+            ops = view.query_one(OpList)
             last = len(source.plan.ops) - 1
-            assert ops.get_cell(str(last), "error").plain.strip() == (source.results[last].error)
+            error = source.results[last].error
+            assert ops.cell(str(last), "error").plain == error
+            # the table shows as much of it as fits, marked as cut; the preview has it
+            # whole for the failed op under the cursor
+            shown = ops.get_cell(str(last), "error").plain
+            assert shown == error or (shown.endswith("…") and error.startswith(shown[:-1]))
+            ops.focus()
+            await pilot.press("end")
+            preview = view.query_one(StepPreview)
+            assert preview.phase == "failed" and preview.step.endswith(f": {error}")
+            first = next(i for i, r in enumerate(source.results) if not r.ok)
+            await pilot.press("home", *["down"] * first)
+            assert preview.step.endswith(f": {source.results[first].error}")
     finally:
         await source.close()
 

@@ -5,15 +5,14 @@ where QEMU agrees, red where it does not list the device, and a red `VM only` ro
 disk attached in QEMU that no engine device accounts for.
 
 Host paths get the width the table has left once the other columns are laid out: whole at
-200 columns, their tail (`…/snapshots/2/layer.erofs`) when the terminal is narrower. A
-resize lays the paths out again.
+200 columns, their tail (`…/snapshots/2/layer.erofs`) when the terminal is narrower; at 80
+columns the mode, index and attach count make room for them (the device's own view has
+them). A resize lays the paths out again.
 """
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.text import Text
-from textual import events
 
 from kata_console.sources.model import DeviceView
 from widgets.resource_table import ResourceTable
@@ -33,41 +32,35 @@ HOST_COLUMN = ("host", "on the host")
 PATH_COLUMNS = ("host_path", "host")
 #: a path is never cut shorter than this: `…/2/layer.erofs` still tells layers apart
 MIN_PATH = 16
-#: widths used before the table knows its own (first layout)
-DEFAULT_PATH, DEFAULT_SIDE = 44, 30
-#: a width no path reaches (paths left whole)
-WHOLE = 1 << 16
 
 
 def shorten_path(path: str, width: int = 44) -> str:
-    """Keep the tail of a long path (`…/snapshots/2/layer.erofs`): the end identifies the
-    layer, the containerd prefix is the same on every row (the chain tree shows it whole)."""
+    """The tail of a long path in `width` cells (`…/snapshots/2/layer.erofs`): the end
+    identifies the layer, the containerd prefix is the same on every row (the chain tree
+    and the device's view show it whole). The cut is moved to a `/` when one is close."""
     if len(path) <= width:
         return path
-    parts = path.split("/")
-    tail = parts[-1]
-    for part in reversed(parts[:-1]):
-        if len(part) + len(tail) + 3 > width:
-            break
-        tail = f"{part}/{tail}"
-    return f"…/{tail}"
+    if width <= 1:
+        return "…"
+    tail = path[-(width - 1) :]
+    slash = tail.find("/")
+    if 0 < slash <= 3:
+        tail = tail[slash:]
+    return f"…{tail}"
 
 
 def device_row(
-    dev: DeviceView,
-    highlight: frozenset[str] = frozenset(),
-    host: bool = False,
-    widths: tuple[int, int] = (DEFAULT_PATH, DEFAULT_SIDE),
+    dev: DeviceView, highlight: frozenset[str] = frozenset(), host: bool = False
 ) -> tuple[str | Text, ...]:
-    """One row; devices of the current container (`highlight`) are bold; `widths` are
-    those of the host path and of the host's side (`path_widths`)."""
+    """One row, paths whole (the table shortens them to its width); devices of the current
+    container (`highlight`) are bold."""
     style = "bold" if dev.id in highlight else ""
     if dev.kind == VM_ONLY:
         style = "bold red"
     refs = Text(str(dev.refcount), style="bold yellow" if dev.refcount > 1 else "")
     row: tuple[str | Text, ...] = (
         Text(dev.id, style=style),
-        Text(shorten_path(dev.host_path, widths[0]), style=style),
+        Text(dev.host_path, style=style),
         Text(dev.kind, style="bold red") if dev.kind == VM_ONLY else dev.kind,
         refs,
         str(dev.attach_count),
@@ -76,8 +69,7 @@ def device_row(
         "ro" if dev.read_only else "rw",
     )
     if host:  # the host's side of the same backing file (sources that inspect a host)
-        side = "-" if dev.host_side is None else shorten_path(dev.host_side, widths[1])
-        row += (Text(side, style="dim"),)
+        row += (Text(dev.host_side or "-", style="dim"),)
     return row
 
 
@@ -115,44 +107,14 @@ def vm_only_rows(nodes: list[dict[str, object]] | None) -> list[DeviceView]:
     ]
 
 
-def path_widths(
-    rows: list[tuple[str | Text, ...]],
-    columns: tuple[tuple[str, str], ...],
-    room: int,
-    padding: int = 1,
-) -> tuple[int, int]:
-    """(host path, host side) widths that fit `room` cells next to the other columns.
-
-    `rows` hold the paths whole; each column takes its widest cell or label plus `padding`
-    on both sides. Paths that fit are left whole; otherwise the host's side (a secondary
-    column) gets up to two fifths of what is left and the host path the rest, neither
-    below `MIN_PATH`.
-    """
-    widths = [
-        max([cell_len(label)] + [cell_len(_plain(row[i])) for row in rows])
-        for i, (_, label) in enumerate(columns)
-    ]
-    keys = [key for key, _ in columns]
-    paths = [keys.index(key) for key in PATH_COLUMNS if key in keys]
-    fixed = sum(w + 2 * padding for i, w in enumerate(widths) if i not in paths)
-    free = room - fixed - 2 * padding * len(paths)
-    natural = [widths[i] for i in paths] + [DEFAULT_SIDE]
-    if len(paths) == 1:
-        return (natural[0] if natural[0] <= free else max(MIN_PATH, free)), DEFAULT_SIDE
-    if natural[0] + natural[1] <= free:
-        return natural[0], natural[1]
-    side = max(MIN_PATH, min(natural[1], free * 2 // 5))
-    return max(MIN_PATH, min(natural[0], free - side)), side
-
-
-def _plain(cell: str | Text) -> str:
-    return cell.plain if isinstance(cell, Text) else cell
-
-
 class DeviceTable(ResourceTable):
     """The devices of one sandbox; `show(devices, highlight)` refreshes it in place."""
 
     noun = "devices"
+    #: left out first at 80 columns: the mode, the index and the attach count are on the
+    #: device's own view; the host path and the address are what a row is read for
+    optional = ("mode", "attached", "index", "kind")
+    elastic = {"host_path": MIN_PATH, "host": MIN_PATH}
 
     DEFAULT_CSS = """
     DeviceTable {
@@ -169,30 +131,23 @@ class DeviceTable(ResourceTable):
         """
         super().__init__((*COLUMNS, HOST_COLUMN) if host else COLUMNS, id=id, classes=classes)
         self._host = host
-        self._shown: tuple[list[DeviceView], frozenset[str]] = ([], frozenset())
 
     def show(self, devices: list[DeviceView], highlight: list[str] | None = None) -> int:
         """Show these devices; returns rows touched."""
         marked = frozenset(highlight or ())
-        self._shown = (list(devices), marked)
-        widths = self._path_widths(devices)
-        return self.apply({d.id: device_row(d, marked, self._host, widths) for d in devices})
+        return self.apply({d.id: device_row(d, marked, self._host) for d in devices})
 
-    def on_resize(self, event: events.Resize) -> None:
-        self._lay_out_again()
+    def shorten(self, column: str, cell: str | Text, width: int) -> str | Text:
+        """A path keeps its tail (`…/snapshots/2/layer.erofs`)."""
+        if column not in PATH_COLUMNS or not isinstance(cell, Text):
+            return super().shorten(column, cell, width)
+        return Text(shorten_path(cell.plain, width), style=cell.style)
 
-    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
-        """A scrollbar takes two columns from the paths."""
-        self._lay_out_again()
-
-    def _lay_out_again(self) -> None:
-        devices, marked = self._shown
-        if devices:
-            self.show(devices, list(marked))
-
-    def _path_widths(self, devices: list[DeviceView]) -> tuple[int, int]:
-        room = self.scrollable_content_region.width
-        if room <= 0:  # not laid out yet: the first resize lays the paths out again
-            return DEFAULT_PATH, DEFAULT_SIDE
-        rows = [device_row(d, host=self._host, widths=(WHOLE, WHOLE)) for d in devices]
-        return path_widths(rows, self._columns, room, self.cell_padding)
+    def share(self, free: int, wants: dict[str, tuple[int, int]]) -> dict[str, int]:
+        """The host's side (a secondary column) gets up to two fifths of what is left, the
+        host path the rest."""
+        if len(wants) < 2:
+            return {key: max(low, free) for key, (low, _) in wants.items()}
+        (_, path), (low, side) = wants["host_path"], wants["host"]
+        side = max(low, min(side, free * 2 // 5))
+        return {"host_path": max(MIN_PATH, min(path, free - side)), "host": side}

@@ -25,11 +25,8 @@ COLUMNS = (
     ("error", "error"),
 )
 
-#: width of the result column (columns are sized by the first rows: all pending)
-RESULT_WIDTH = 10
-#: width of the error column: the engine's text, cut with an ellipsis (the whole text is
-#: in the status line, the timeline and the log)
-ERROR_WIDTH = 48
+#: width of the result column (its longest label: the column never jumps as ops land)
+RESULT_WIDTH = 9
 #: op status -> (label, style)
 RESULTS: dict[str, tuple[str, str]] = {
     "pending": ("·", "dim"),
@@ -42,11 +39,9 @@ RESULTS: dict[str, tuple[str, str]] = {
 
 
 def error_cell(error: str | None) -> Text:
-    """The first line of an op's error, as the engine wrote it, cut to ERROR_WIDTH."""
-    text = " ".join((error or "").split())
-    if len(text) > ERROR_WIDTH:
-        text = text[: ERROR_WIDTH - 1] + "…"
-    return Text(text.ljust(ERROR_WIDTH), style="red")
+    """An op's error as the engine wrote it, on one line (the table shortens it to its
+    width; the status line, the preview, the timeline and the log have it whole)."""
+    return Text(" ".join((error or "").split()), style="red")
 
 
 def op_row(op: OpRow) -> Row:
@@ -75,6 +70,10 @@ class OpList(ResourceTable):
     """
 
     noun = "ops"
+    #: the error gets the room the other columns leave; left out when that is too little
+    #: to read (at 80 columns the preview shows the failed op's error instead)
+    elastic = {"error": 12}
+    optional = ("error",)
 
     DEFAULT_CSS = """
     OpList {
@@ -97,6 +96,6 @@ class OpList(ResourceTable):
         """The id in the row with this key ("-" rows have none)."""
         if key not in self.rows:
             return None
-        cell = self.get_cell(key, "target")
+        cell = self.cell(key, "target")
         text = cell.plain if isinstance(cell, Text) else str(cell)
         return None if text == "-" else text

@@ -11,6 +11,11 @@ filter and how many rows it keeps.
 Column widths follow the content: DataTable only measures a cell when its row is added, so
 an age that grows in place (`59m` -> `1h50m`) would be cut; after each change the columns
 are measured again and resized (wider or narrower) to their widest cell.
+
+No column is ever partly out of sight (a horizontal scrollbar hides that a row goes on):
+when the widest cells do not fit the table's width, the `optional` columns are left out,
+in their order, and the `elastic` ones (a path, an error text) are shortened to the room
+left, never below their minimum. Filter and sort see the whole cells.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
@@ -72,6 +78,10 @@ class ResourceTable(DataTable[Cell]):
 
     #: what the rows are, for the filter prompt and its status ("rows" unless told)
     noun = "rows"
+    #: columns left out, in this order, while the widest cells do not fit the width
+    optional: tuple[str, ...] = ()
+    #: column -> the fewest cells it is shortened to when the widest cells do not fit
+    elastic: Mapping[str, int] = {}
 
     DEFAULT_CSS = """
     ResourceTable {
@@ -96,6 +106,11 @@ class ResourceTable(DataTable[Cell]):
         self._filter: RowFilter = compile_filter("")
         self._sort: str | None = None
         self._reverse = False
+        #: the columns on screen (the others left out for want of width), and the width
+        #: each elastic column is cut to
+        self._shown_columns = tuple(key for key, _ in self._columns)
+        self._cut: dict[str, int] = {}
+        self._laying_out = False
         #: rows touched by the last `apply` (added, removed or with a changed cell)
         self.touched = 0
 
@@ -124,6 +139,15 @@ class ResourceTable(DataTable[Cell]):
     def sort_reverse(self) -> bool:
         """The sort is descending."""
         return self._reverse
+
+    @property
+    def shown_columns(self) -> tuple[str, ...]:
+        """Keys of the columns on screen, in display order."""
+        return self._shown_columns
+
+    def cell(self, row: str, column: str) -> Cell:
+        """The whole cell (as given to `apply`, before any shortening), shown or not."""
+        return self._all[row][[key for key, _ in self._columns].index(column)]
 
     @property
     def selected_key(self) -> str | None:
@@ -174,9 +198,9 @@ class ResourceTable(DataTable[Cell]):
             self.post_message(FilterPrompt.Requested(self))
 
     def action_sort(self, step: int) -> None:
-        """Next (+1) / previous (-1) column; one step past either end is no sort."""
-        keys: list[str | None] = [None, *(key for key, _ in self._columns)]
-        at = keys.index(self._sort)
+        """Next (+1) / previous (-1) column on screen; one step past either end is no sort."""
+        keys: list[str | None] = [None, *self._shown_columns]
+        at = keys.index(self._sort) if self._sort in keys else 0
         self.set_sort(keys[(at + step) % len(keys)], self._reverse)
 
     def action_invert_sort(self) -> None:
@@ -191,7 +215,93 @@ class ResourceTable(DataTable[Cell]):
         column = str(event.column_key.value)
         self.set_sort(column, not self._reverse if column == self._sort else False)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._lay_out_again()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        """A scrollbar takes two cells from the columns."""
+        self._lay_out_again()
+
+    def shorten(self, column: str, cell: Cell, width: int) -> Cell:
+        """`cell` of an elastic column cut to `width` cells; its head is kept."""
+        text = cell.copy() if isinstance(cell, Text) else Text(cell)
+        lines = text.split("\n", allow_blank=True)
+        for line in lines:
+            line.truncate(width, overflow="ellipsis")
+        return Text("\n").join(lines) if len(lines) > 1 else lines[0]
+
+    def share(self, free: int, wants: dict[str, tuple[int, int]]) -> dict[str, int]:
+        """Widths of the elastic columns that do not fit whole, given `free` cells for
+        them all; `wants`: column -> (minimum, widest cell), in display order. Each gets
+        its minimum, the rest goes to them in proportion to how much more they want."""
+        widths = {key: low for key, (low, _) in wants.items()}
+        more = {key: high - low for key, (low, high) in wants.items()}
+        spare, total = max(0, free - sum(widths.values())), sum(more.values())
+        for key in widths:
+            widths[key] += spare * more[key] // total if total else 0
+        return widths
+
     # ------------------------------------------------------------------ helpers
+
+    def _lay_out_again(self) -> None:
+        if (self.optional or self.elastic) and self._all and not self._laying_out:
+            self._laying_out = True
+            try:
+                self._sync()
+            finally:
+                self._laying_out = False
+
+    def _layout(self, rows: Mapping[str, Row]) -> tuple[tuple[str, ...], dict[str, int]]:
+        """(columns to show, elastic column -> width to cut to) for `rows` in this width."""
+        keys = [key for key, _ in self._columns]
+        room = self.scrollable_content_region.width
+        if not (self.optional or self.elastic) or room <= 0:
+            return tuple(keys), {}
+        widest = {  # the sorted column's header gains " ▲"
+            key: max(
+                [cell_len(label) + 2 * (key == self._sort)]
+                + [_width(row[i]) for row in rows.values()]
+            )
+            for i, (key, label) in enumerate(self._columns)
+        }
+        pad = 2 * self.cell_padding
+
+        def need(shown: list[str]) -> int:
+            return sum(min(widest[k], self.elastic.get(k, widest[k])) + pad for k in shown)
+
+        shown = list(keys)
+        for key in self.optional:
+            if need(shown) <= room:
+                break
+            shown.remove(key)
+        stretch = [k for k in shown if k in self.elastic]
+        free = room - sum(widest[k] + pad for k in shown if k not in self.elastic)
+        free -= pad * len(stretch)
+        if sum(widest[k] for k in stretch) <= free:
+            return tuple(shown), {}
+        wants = {k: (min(self.elastic[k], widest[k]), widest[k]) for k in stretch}
+        return tuple(shown), self.share(free, wants)
+
+    def _cells(self, row: Row, shown: tuple[str, ...], cut: dict[str, int]) -> Row:
+        if len(shown) == len(self._columns) and not cut:
+            return row
+        at = {key: i for i, (key, _) in enumerate(self._columns)}
+        cells = []
+        for key in shown:
+            cell = row[at[key]]
+            if key in cut and _width(cell) > cut[key]:
+                cell = self.shorten(key, cell, cut[key])
+            cells.append(cell)
+        return tuple(cells)
+
+    def _show_columns(self, shown: tuple[str, ...]) -> None:
+        """Put these columns on screen (DataTable only appends columns: rebuilt)."""
+        self._shown_columns = shown
+        labels = dict(self._columns)
+        self.clear(columns=True)
+        for key in shown:
+            self.add_column(labels[key], key=key)
+        self._show_labels()
 
     def _visible(self) -> dict[str, Row]:
         rows = self._all
@@ -222,11 +332,15 @@ class ResourceTable(DataTable[Cell]):
         self.refresh()
 
     def _sync(self) -> int:
-        wanted = self._visible()
+        whole = self._visible()
         current = self.selected_key
         touched = 0
-        keys = [self._columns[i][0] for i in range(len(self._columns))]
+        columns, self._cut = self._layout(whole)
+        wanted = {key: self._cells(row, columns, self._cut) for key, row in whole.items()}
         with self.app.batch_update():
+            if columns != self._shown_columns:
+                self._show_columns(columns)
+            keys = list(columns)
             shown = [str(r.value) for r in self.rows]
             gone = [k for k in shown if k not in wanted]
             kept = [k for k in wanted if k in self.rows]

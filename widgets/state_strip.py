@@ -39,14 +39,31 @@ class StateStrip(Widget):
 
     def render(self) -> Text:
         sid, state = self.sandbox
-        text = Text.assemble(("sandbox ", "bold"), (sid, ""), " ", badge(state))
-        text.append("   agent ", style="bold")
-        text.append_text(health_text(self.health))
-        if not self.containers:
-            text.append("   no containers yet", style="dim")
+        pieces = [Text.assemble(("sandbox ", "bold"), (sid, ""), " ", badge(state))]
+        pieces.append(Text.assemble(("agent ", "bold"), health_text(self.health)))
         for cid, cstate in self.containers:
-            text.append("   ")
-            text.append(cid, style="bold")
-            text.append(" ")
-            text.append_text(badge(cstate))
+            pieces.append(Text.assemble((cid, "bold"), " ", badge(cstate)))
+        text, used = _lines(pieces, self.size.width)
+        aside = "no containers yet"
+        if not self.containers and (
+            self.size.width <= 0 or used + 3 + len(aside) <= self.size.width
+        ):
+            text.append(f"   {aside}", style="dim")  # an aside: not worth a line of its own
         return text
+
+
+def _lines(pieces: list[Text], width: int) -> tuple[Text, int]:
+    """The pieces three spaces apart, a new line where the next one would not fit (a
+    name is never parted from its state), and the cells used on the last line."""
+    text = Text()
+    used = 0
+    for piece in pieces:
+        if used and width > 0 and used + 3 + piece.cell_len > width:
+            text.append("\n")
+            used = 0
+        elif used:
+            text.append("   ")
+            used += 3
+        text.append_text(piece)
+        used += piece.cell_len
+    return text, used

@@ -4,13 +4,25 @@
 file=.../layer.erofs ro` is the text of the engine's `step.held` event: what the operator
 approves with a key is what runs. A phase badge says whether it is held, running, or
 whether the plan runs freely, finished or was aborted.
+
+The text is wrapped where it can be read: at spaces, else after a `,` `=` `(` `{` `/`, a
+word is split only when nothing else fits. When the pane is short the line of context (its
+last part: the key that runs the step) keeps its row and the step text is cut with `…`;
+the timeline and the log have it whole once it ran.
 """
 
 from __future__ import annotations
 
+import re
+
+from rich.cells import cell_len
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
+
+#: where a line may be broken: after a space, else after these characters (after a
+#: bracket only when it opens a word's arguments: ` (` moves to the next line whole)
+_BREAK = re.compile(r"(?<=[ ,=/:;.-])|(?<=[^ ][({])")
 
 #: phase -> (badge, style)
 PHASES: dict[str, tuple[str, str]] = {
@@ -25,7 +37,7 @@ PHASES: dict[str, tuple[str, str]] = {
 
 
 class StepPreview(Widget):
-    """Phase badge, the step text (wrapped, never cut), and a line of context."""
+    """Phase badge, the step text (wrapped at readable places), and a line of context."""
 
     DEFAULT_CSS = """
     StepPreview {
@@ -48,11 +60,74 @@ class StepPreview(Widget):
 
     def render(self) -> Content:
         badge, style = PHASES.get(self.phase, (f" {self.phase.upper()} ", "bold"))
+        width, rows = self.size
+        step, detail = self._fit(max(width, 1), rows)
         parts: list[Content] = [Content.styled(badge, style)]
-        if self.step:
-            parts.append(Content("\n"))
-            parts.append(Content.styled(self.step, "bold"))
-        if self.detail:
-            parts.append(Content("\n"))
-            parts.append(Content.styled(self.detail, "$text-muted"))
+        for line in step:
+            parts += [Content("\n"), Content.styled(line, "bold")]
+        for line in detail:
+            parts += [Content("\n"), Content.styled(line, "$text-muted")]
         return Content.assemble(*parts)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _fit(self, width: int, rows: int) -> tuple[list[str], list[str]]:
+        """(step lines, detail lines) that fit `rows` under the badge (rows <= 0: all)."""
+        step = wrap(self.step, width) if self.step else []
+        parts = self.detail.split(" · ") if self.detail else []
+        detail = wrap_parts(parts, width)
+        if rows <= 0:
+            return step, detail
+        room = rows - 1
+        # the context gives up its first parts (the op: the op list's cursor shows it)
+        # before the step text gives up a line
+        while len(parts) > 1 and len(step) + len(detail) > room:
+            parts.pop(0)
+            detail = wrap_parts(parts, width)
+        if len(step) + len(detail) > room and len(detail) > 1:
+            detail = [ellipsis(detail[0], width)]  # the step text comes first
+        if len(step) + len(detail) > room:
+            keep = max(1 if step else 0, room - len(detail))
+            if keep < len(step):
+                step = [*step[: keep - 1], ellipsis(step[keep - 1], width)] if keep else []
+            detail = detail[: max(0, room - len(step))]
+        return step, detail
+
+
+def ellipsis(line: str, width: int) -> str:
+    """`line` ending in `…` (there was more), within `width` cells."""
+    while line and cell_len(line) + 1 > width:
+        line = line[:-1]
+    return line + "…"
+
+
+def wrap_parts(parts: list[str], width: int) -> list[str]:
+    """`a · b · c` on as few lines as whole parts allow (a part wider than a line wraps)."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and cell_len(f"{lines[-1]} · {part}") <= width:
+            lines[-1] = f"{lines[-1]} · {part}"
+        else:
+            lines += wrap(part, width)
+    return lines
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells, broken at spaces, else after punctuation, filled
+    greedily; a word is cut only where no such place is within `width`."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for atom in _BREAK.split(paragraph):
+            while cell_len(atom.rstrip()) > width:  # no place to break: cut
+                if line.strip():
+                    lines.append(line.rstrip())
+                lines.append(atom[:width])
+                atom, line = atom[width:], ""
+            if cell_len((line + atom).rstrip()) <= width:
+                line += atom
+            else:
+                lines.append(line.rstrip())
+                line = atom.lstrip()
+        lines.append(line.rstrip())
+    return lines

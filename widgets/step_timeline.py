@@ -5,6 +5,10 @@ peer answered (a QMP command to QEMU) shows the reply on a second line, `⇐ {..
 
 Append-only: steps never change once finished, so an update adds only the new rows. The
 cursor follows the newest row unless the user moved it up to read an older one.
+
+The step column gets the width the others leave: a line longer than that ends in `…`
+(the log pane and, for a failed op, the preview have it whole) instead of running out of
+sight behind a horizontal scrollbar; a resize lays the rows out again.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
@@ -87,6 +93,9 @@ class StepTimeline(DataTable[Text]):
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self.show_durations = show_durations
         self._shown = 0
+        self._steps: list[StepRow] = []
+        #: the step column's width the rows were laid out for (0: not laid out yet)
+        self._text_width = 0
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -102,23 +111,81 @@ class StepTimeline(DataTable[Text]):
         new = steps[self._shown :]
         if not new:
             return 0
+        self._steps.extend(new)
         follow = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        with self.app.batch_update():
-            for row in new:
-                cells = step_cells(row, self.show_durations)
-                tall = row.error is not None or row.result is not None
-                self.add_row(*cells, key=str(row.step), height=2 if tall else 1)
+        if self._width_for(self._steps) != self._text_width:
+            self._lay_out()
+        else:
+            with self.app.batch_update():
+                for row in new:
+                    self._add(row)
         self._shown = len(steps)
         if follow:  # after the layout has taken the new rows in, or the scroll falls short
             self.call_after_refresh(self.action_follow)
         return len(new)
 
-    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
-        """A long step brings a horizontal scrollbar, which takes a row from the view: keep
-        the newest step in sight if the cursor is on it."""
-        if shown and self.row_count and self.cursor_row >= self.row_count - 1:
-            self.call_after_refresh(self.action_follow)
+    def on_resize(self, event: events.Resize) -> None:
+        if self._steps and self._width_for(self._steps) != self._text_width:
+            self._lay_out()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        """A scrollbar takes two cells from the step column."""
+        self.on_resize(events.Resize(self.size, self.virtual_size))
 
     def action_follow(self) -> None:
         if self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _add(self, row: StepRow) -> None:
+        cells = step_cells(row, self.show_durations)
+        if self._text_width:
+            cells = (*cells[:-1], _cut(cells[-1], self._text_width))
+        tall = row.error is not None or row.result is not None
+        self.add_row(*cells, key=str(row.step), height=2 if tall else 1)
+
+    def _lay_out(self) -> None:
+        """Add every row again for the step column's new width (the cursor stays)."""
+        at = self.cursor_row
+        self._text_width = self._width_for(self._steps)
+        with self.app.batch_update():
+            self.clear(columns=True)  # the columns are measured again from the rows
+            for key, label in COLUMNS:
+                self.add_column(label, key=key)
+            for row in self._steps:
+                self._add(row)
+            if self.row_count:
+                self.move_cursor(row=min(at, self.row_count - 1), animate=False)
+        self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        """The header was drawn before the columns were measured from the new rows."""
+        self._clear_caches()
+        self.refresh()
+
+    def _width_for(self, steps: Sequence[StepRow]) -> int:
+        """Cells the step column has (0: whole, as long as the widest step)."""
+        room = self.scrollable_content_region.width
+        if room <= 0:
+            return 0
+        cells = [step_cells(row, self.show_durations) for row in steps]
+        pad = 2 * self.cell_padding
+        widths = [
+            max([cell_len(label)] + [_lines_width(c[i]) for c in cells])
+            for i, (_, label) in enumerate(COLUMNS)
+        ]
+        free = room - sum(w + pad for w in widths[:-1]) - pad
+        return 0 if widths[-1] <= free else max(free, 8)
+
+
+def _lines_width(cell: Text) -> int:
+    return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
+
+
+def _cut(cell: Text, width: int) -> Text:
+    """Each line of `cell` within `width` cells, ending in `…` where it was longer."""
+    lines = cell.split("\n", allow_blank=True)
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join(lines)

@@ -57,6 +57,9 @@ class SandboxesScreen(ResourceScreen):
     def compose_body(self) -> ComposeResult:
         table = ResourceTable(COLUMNS, id="sandboxes")
         table.noun = "sandboxes"
+        # at 80 columns a DEAD agent's badge needs the room of the counts (the sandbox's
+        # own view has them); the age stays in sight
+        table.optional = ("devices", "containers", "hypervisor")
         yield table
 
     @property

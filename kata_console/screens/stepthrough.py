@@ -20,7 +20,7 @@ from textual.widgets import DataTable
 
 from kata_console.screens.base import ConsoleScreen
 from kata_console.sources.model import SandboxView
-from kata_console.sources.plan_source import PlanProgress, PlanSource
+from kata_console.sources.plan_source import OpRow, PlanProgress, PlanSource
 from widgets.log_pane import LogPane
 from widgets.op_list import OpList
 from widgets.state_strip import StateStrip
@@ -53,7 +53,7 @@ class StepThroughScreen(ConsoleScreen):
     DEFAULT_CSS = """
     StepThroughScreen {
         & #st-top { height: 12; }
-        & OpList { width: 55%; height: 1fr; }
+        & OpList { width: 60%; height: 1fr; }
         & #st-right { width: 1fr; height: 1fr; }
         & StepPreview {
             height: 1fr;
@@ -165,7 +165,13 @@ class StepThroughScreen(ConsoleScreen):
             summary = f"{p.done} of {len(p.ops)} ops ran, {p.failed} failed, {len(p.steps)} steps"
             if p.aborted:
                 return "aborted", "", f"aborted by the operator: {summary}; the rest were skipped"
-            return ("failed" if p.failed else "finished"), "", summary
+            failed = self._failed_op(p)
+            if failed is None:
+                return "finished", "", summary
+            # the engine's text whole, where there is room for it at any width (the ops
+            # table's error column is short or left out when narrow)
+            target = f" {failed.target}" if failed.target else ""
+            return "failed", f"op {failed.index} {failed.op}{target}: {failed.error}", summary
         op = self._op_text(p, p.current)
         if p.held is not None:
             return "held", p.held.text, f"{op} · step {p.held.step} · space/n runs it"
@@ -176,6 +182,14 @@ class StepThroughScreen(ConsoleScreen):
         if p.current is None:
             return "starting", "", "wiring the sandbox (agent, hypervisor, host)"
         return "running", "", f"{op} · the next step will wait here"
+
+    def _failed_op(self, p: PlanProgress) -> OpRow | None:
+        """The failed op under the ops table's cursor, else the first one that failed."""
+        key = self.query_one(OpList).selected_key
+        at = int(key) if key is not None and key.isdigit() else -1
+        if 0 <= at < len(p.ops) and p.ops[at].status == "failed":
+            return p.ops[at]
+        return next((row for row in p.ops if row.status == "failed"), None)
 
     def _announce(self, p: PlanProgress) -> None:
         """Status line: each op that fails, and the end of the plan."""
@@ -311,6 +325,13 @@ class StepThroughScreen(ConsoleScreen):
 
     def action_focus_timeline(self) -> None:
         self.query_one(StepTimeline).focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Once the plan ended, the preview shows the error of the failed op under the
+        cursor."""
+        if isinstance(event.data_table, OpList) and self.plan.progress.finished:
+            holding = self.plan.bus.stepper.holding
+            self.query_one(StepPreview).show(*self._preview(self.plan.progress, holding))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an op: drill into its container (or its sandbox)."""
