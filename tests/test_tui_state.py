@@ -31,8 +31,8 @@ from widgets.facts_panel import FactsPanel
 from widgets.op_list import OpList
 from widgets.resource_table import ResourceTable
 from widgets.state_strip import StateStrip
-from widgets.step_preview import StepPreview
 from widgets.status_line import StatusLine
+from widgets.step_preview import StepPreview
 
 FIXTURE_CLOCK = _dt.datetime(2026, 3, 2, 9, 30, tzinfo=_dt.UTC)
 DEMO_HOST = str(PLANS.parent / "hosts" / "demo.json")
