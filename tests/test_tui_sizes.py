@@ -30,7 +30,7 @@ from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import HostSource
 from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_host import NODE, _recorded_at, host_app
-from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app
+from tests.test_tui_stepthrough import FAILED_START, PLANS, STEPTHROUGH, plan_app
 from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
 from widgets.device_table import MIN_PATH, DeviceTable
@@ -215,6 +215,12 @@ VIEWS: dict[str, tuple[Callable[[], App[None]], str | None, tuple[str, ...]]] = 
     "host-stopped-sandbox": (lambda: node(FrozenClock(_recorded_at())), "sb-legacy", ()),
     "stepthrough": (lambda: plan_app(STEPTHROUGH)[0], None, ()),
     "stepthrough-failed": (lambda: plan_app(FAILED_START)[0], None, ("c",)),
+    # long ids and 30 failed ops of 42
+    "stepthrough-preconditions": (
+        lambda: plan_app(PLANS / "preconditions.json")[0],
+        None,
+        ("c",),
+    ),
     "help": (make_app, "sb-web/web", ("question_mark",)),
     "confirm": (make_app, "sb-web/web", ("x",)),
     "confirm-sandbox": (make_app, "sandboxes", ("x",)),

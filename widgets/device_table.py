@@ -148,6 +148,6 @@ class DeviceTable(ResourceTable):
         host path the rest."""
         if len(wants) < 2:
             return {key: max(low, free) for key, (low, _) in wants.items()}
-        (_, path), (low, side) = wants["host_path"], wants["host"]
+        (least, path), (low, side) = wants["host_path"], wants["host"]
         side = max(low, min(side, free * 2 // 5))
-        return {"host_path": max(MIN_PATH, min(path, free - side)), "host": side}
+        return {"host_path": max(least, min(path, free - side)), "host": side}

@@ -71,8 +71,9 @@ class OpList(ResourceTable):
 
     noun = "ops"
     #: the error gets the room the other columns leave; left out when that is too little
-    #: to read (at 80 columns the preview shows the failed op's error instead)
-    elastic = {"error": 12}
+    #: to read (at 80 columns the preview shows the failed op's error instead); a long id
+    #: gives way before the result would go out of sight
+    elastic = {"error": 12, "target": 8}
     optional = ("error",)
 
     DEFAULT_CSS = """

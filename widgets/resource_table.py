@@ -279,8 +279,10 @@ class ResourceTable(DataTable[Cell]):
         free -= pad * len(stretch)
         if sum(widest[k] for k in stretch) <= free:
             return tuple(shown), {}
-        wants = {k: (min(self.elastic[k], widest[k]), widest[k]) for k in stretch}
-        return tuple(shown), self.share(free, wants)
+        lows = {k: min(self.elastic[k], widest[k]) for k in stretch}
+        if sum(lows.values()) > free:  # nothing left to leave out: below their minimum
+            lows = {k: max(1, low * max(free, 0) // sum(lows.values())) for k, low in lows.items()}
+        return tuple(shown), self.share(free, {k: (lows[k], widest[k]) for k in stretch})
 
     def _cells(self, row: Row, shown: tuple[str, ...], cut: dict[str, int]) -> Row:
         if len(shown) == len(self._columns) and not cut:

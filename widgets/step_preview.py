@@ -86,6 +86,8 @@ class StepPreview(Widget):
             detail = wrap_parts(parts, width)
         if len(step) + len(detail) > room and len(detail) > 1:
             detail = [ellipsis(detail[0], width)]  # the step text comes first
+        if len(step) + len(detail) > room and self.phase == "failed":
+            detail = []  # what failed comes before the count of what ran
         if len(step) + len(detail) > room:
             keep = max(1 if step else 0, room - len(detail))
             if keep < len(step):
