@@ -6,6 +6,8 @@ keys every view shares. Here the view's own keys come first, then the focused pa
 `?` (which lists every key), then the shared ones (back, jump, quit); when narrow the
 footer is compact and leaves out the palette key; a key that still does not fit is left
 out whole, the shared ones first, then the pane's, and `?` last, instead of being cut.
+While a text prompt has focus only its own keys are listed (Esc cancels it): the others
+would be typed into it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
-from textual.widgets import Footer
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
 #: below this width the footer is compact and the palette key (ctrl+p) is left out
@@ -40,6 +43,10 @@ class KeyFooter(Footer):
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
         keys = [w for w in widgets if isinstance(w, FooterKey)]
+        prompt = self._prompt_actions()
+        if prompt is not None:  # typing goes to the prompt: only its own keys apply
+            keys = [w for w in keys if w.action in prompt]
+            widgets = [w for w in widgets if not isinstance(w, FooterKey) or w in keys]
         palette = [w for w in keys if w.has_class("-command-palette")]
         own = self._own_actions()
         ordered = sorted((w for w in keys if w not in palette), key=lambda w: _rank(w, own))
@@ -85,6 +92,19 @@ class KeyFooter(Footer):
             needed -= _cells(key)
         for key in keys:
             key.display = key not in left_out
+
+    def _prompt_actions(self) -> set[str] | None:
+        """The actions of the focused text prompt (None: no prompt has focus)."""
+        try:
+            focused = self.screen.focused
+            active = self.screen.active_bindings
+        except Exception:  # not on a screen yet
+            return None
+        if not isinstance(focused, Input):
+            return None
+        # a modal prompt's own keys (Tab completes) are the prompt's too
+        own = (focused, self.screen) if isinstance(self.screen, ModalScreen) else (focused,)
+        return {b.binding.action for b in active.values() if b.node in own}
 
     def _own_actions(self) -> set[str]:
         """The actions the screen binds itself (not its focused pane, not the app)."""

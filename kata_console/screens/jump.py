@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from kata_console.sources.model import SandboxView
+from widgets.key_footer import KeyFooter
 from widgets.prompt_bar import PromptBar
 
 VIEWS = {
@@ -174,7 +175,7 @@ class JumpScreen(ModalScreen[str | None]):
     """A bottom prompt with the matching names above it; dismisses with the text (None:
     cancelled). Enter on a name that leads nowhere keeps it open and says why."""
 
-    BINDINGS = [Binding("tab", "complete", "Complete", id="jump.complete", show=False)]
+    BINDINGS = [Binding("tab", "complete", "Complete", id="jump.complete")]
 
     DEFAULT_CSS = """
     JumpScreen {
@@ -202,11 +203,12 @@ class JumpScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="jump-matches")
         yield PromptBar(id="jump", cursor_blink=self.cursor_blink)
+        yield KeyFooter()  # over the view's: its keys would be typed into the prompt
 
     def on_mount(self) -> None:
         self.query_one(PromptBar).ask(
             "jump",
-            "jump to: sandboxes | chains | logs | help | <sandbox> | <container> (Tab completes)",
+            "jump to a view, a sandbox or sandbox/container",
             "",
             self.names,
         )
