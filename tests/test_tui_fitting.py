@@ -11,6 +11,7 @@ from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_sizes import screen_text
 from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app, settle, view
 from widgets.state_strip import StateStrip
+from widgets.status_line import StatusLine
 from widgets.step_preview import StepPreview, wrap
 
 CREATE = 'RPC CreateContainer{container_id="c1", exec_id="c1", storages=3, devices=0}'
@@ -107,5 +108,23 @@ async def test_the_state_strip_never_parts_a_name_from_its_state() -> None:
             assert any(re.fullmatch(r"agent \w+", line) for line in lines), lines
             assert not any(line.endswith(("agent", "sandbox")) for line in lines), lines
             assert isinstance(source, PlanSource)
+    finally:
+        await source.close()
+
+
+async def test_enter_on_an_op_of_a_deleted_sandbox_says_it_was_deleted() -> None:
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            await settle(pilot)
+            assert source.progress.sandbox_state == "deleted"
+            screen = view(app)
+            screen.action_focus_ops()
+            await pilot.press("home", "enter")
+            await pilot.pause()
+            line = screen.query_one(StatusLine)
+            assert line.message == f"sandbox {source.plan.sandbox.id} was deleted by the plan"
     finally:
         await source.close()

@@ -27,6 +27,7 @@ from widgets.log_view import LogView
 from widgets.op_list import OpList
 from widgets.prompt_bar import PromptBar
 from widgets.resource_table import ResourceTable
+from widgets.step_preview import StepPreview
 from widgets.step_timeline import StepTimeline
 
 #: the plan's own actions, as the step-through names them
@@ -530,6 +531,13 @@ async def test_c_in_slow_motion_runs_one_step_per_delay() -> None:
             assert stepper.holding  # not freely: each step still waits for its turn
             await until(pilot, lambda: len(source.progress.steps) >= before + 2)
             assert stepper.holding and source.running
+            # the preview says the step runs by itself, not that a key runs it
+            await until(pilot, lambda: source.progress.held is not None)
+            screen = app.screen
+            assert isinstance(screen, StepThroughScreen)
+            screen.sync()
+            detail = screen.query_one(StepPreview).detail
+            assert "runs in 0.3s" in detail and "space/n" not in detail, detail
             await pilot.press("p")  # pause ends slow motion: the plan waits again
             await settle(pilot)
             held = len(source.progress.steps)

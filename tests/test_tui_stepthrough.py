@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.pilot import Pilot
+from textual.widgets._footer import FooterKey
 
 from kata_console.app import KataConsole
 from kata_console.cli import tui
@@ -272,7 +273,15 @@ async def test_abort_asks_then_cancels_the_plan_and_stops_the_agent() -> None:
             undone = [s for s in progress.steps if s.op_index == 2 and s.rollback]
             assert undone and undone[-1].text.startswith("unshare rootfs ")
             assert preview.phase == "aborted"
-            assert screen.check_action("step", ()) is None
+            # the plan has ended: its keys are not listed (they have nothing to do)
+            assert screen.check_action("step", ()) is False
+            await pilot.pause()
+            shown = [k.description for k in screen.query(FooterKey) if k.display]
+            assert not {"Step", "Continue", "Pause", "Abort"} & set(shown), shown
+            # "■ aborted" once: no error text repeating it
+            ops = screen.query_one(OpList)
+            assert ops.cell("2", "result").plain.strip() == "■ aborted"
+            assert ops.cell("2", "error").plain == ""
             spawned = source.sandboxes["sb-crash"].agent.spawned  # type: ignore[attr-defined]
             assert spawned.returncode is None  # alive until the console goes
     finally:

@@ -174,7 +174,10 @@ class StepThroughScreen(ConsoleScreen):
             return "failed", f"op {failed.index} {failed.op}{target}: {failed.error}", summary
         op = self._op_text(p, p.current)
         if p.held is not None:
-            return "held", p.held.text, f"{op} · step {p.held.step} · space/n runs it"
+            runs = (
+                f"runs in {self.kc.step_delay:g}s · p pauses" if self._slow else "space/n runs it"
+            )
+            return "held", p.held.text, f"{op} · step {p.held.step} · {runs}"
         if p.running is not None:
             return "running", p.running.text, op
         if not holding and self.plan.running:
@@ -224,7 +227,7 @@ class StepThroughScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in PLAN_ACTIONS:
             if not self.plan.running:
-                return None  # the plan has ended (or not started): dimmed
+                return False  # the plan has ended: nothing left to step, not listed
             holding = self.plan.bus.stepper.holding
             slow = self._slow is not None
             if (action == "continue" and (not holding or slow)) or (
@@ -341,7 +344,10 @@ class StepThroughScreen(ConsoleScreen):
         target = event.data_table.target_of(str(event.row_key.value))
         sid = self.plan.plan.sandbox.id
         sb = self.kc.sandbox(sid)
-        if sb is None or target is None:
+        gone = self.plan.progress.sandbox_state == "deleted"
+        if sb is None and gone:
+            self.status(f"sandbox {sid} was deleted by the plan", "warning")
+        elif sb is None or target is None:
             self.status(f"sandbox {sid} does not exist (yet)", "warning")
         elif target != sid and sb.container(target) is not None:
             self.kc.open_container(sid, target)

@@ -330,9 +330,8 @@ class PlanSource(EngineSource):
         try:
             result = await self.run(sandbox_id, op)
         except asyncio.CancelledError:
-            self.bus.emit(
-                OP_END, text, sandbox_id, op.id, status="ABORTED", error="aborted", fields=fields
-            )
+            # the status says it all ("ABORTED"): no error text to repeat it
+            self.bus.emit(OP_END, text, sandbox_id, op.id, status="ABORTED", fields=fields)
             raise
         except Exception as exc:  # run_op reports failures itself; this is an engine bug
             result = OpResult(op.op, op.id, False, f"{type(exc).__name__}: {exc}", "", None)
