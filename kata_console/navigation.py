@@ -1,8 +1,9 @@
 """Where the console goes: the navigation stack and the views it opens.
 
 Part of `KataConsole` (a mixin: the app's screen stack is the state). A view already on
-the stack is gone back to instead of pushed again, so Esc returns to where the user was
-(also after `L`, `C`, `F` and `:`) and walking in circles does not grow the stack.
+the stack is brought to the top instead of pushed again, so Esc returns to where the user
+was (also after `L`, `C`, `F`, `:` and Enter on a finding) and walking in circles does not
+grow the stack.
 """
 
 from __future__ import annotations
@@ -21,13 +22,21 @@ class Navigation:
     screen stack, sandboxes and status line they use)."""
 
     def navigate(self, place: tuple[str, ...], make: Callable[[], Screen[None]]) -> None:
-        """Go to the view at `place` (its crumbs): back to it when it is on the stack, else
-        push it. Esc then returns to where the user was (also after `L`, `C`, `:`), and
-        the stack never holds a view twice, so walking in circles does not grow it."""
-        for screen in self.screen_stack:
+        """Go to the view at `place` (its crumbs): bring it to the top when it is on the
+        stack (back to it when it is the first view), else push it. Esc then returns to
+        where the user was, and the stack never holds a view twice, so walking in circles
+        does not grow it."""
+        stack = self.screen_stack
+        for screen in stack:
             if isinstance(screen, ConsoleScreen) and screen.crumbs == place:
-                while self.screen is not screen:
-                    self.pop_screen()
+                if screen is stack[0]:  # home: what was above it goes
+                    while self.screen is not screen:
+                        self.pop_screen()
+                elif screen is not self.screen:
+                    # brought to the top, the views between stay where they were: Esc
+                    # returns to the view the user came from, as a browser's back does
+                    self._screen_stack.remove(screen)
+                    self.push_screen(screen)
                 return
         self.push_screen(make())
 

@@ -12,6 +12,7 @@ import json
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.screens.chains import ChainsScreen
+from kata_console.screens.container import ContainerScreen
 from kata_console.screens.findings import FindingsScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.sources.host_source import HostSource
@@ -132,3 +133,41 @@ async def test_at_80x24_the_finding_pane_scrolls_to_its_last_evidence_line() -> 
         await pilot.press("end")
         await pilot.pause()
         assert detail.scroll_y == detail.max_scroll_y
+        # a refresh of the same findings keeps where the user scrolled to
+        app.screen.show_sandboxes(app.sandboxes)  # type: ignore[attr-defined]
+        await pilot.pause(0.2)
+        assert detail.scroll_y == detail.max_scroll_y > 0
+
+
+async def test_esc_after_a_finding_returns_to_the_findings_when_its_view_was_open() -> None:
+    """The finding's sandbox is already further down the stack (the user came from it):
+    Esc still goes back to the findings, then to where the user was before them."""
+    app = _app(BROKEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        app.open_sandbox("sb-batch")
+        await _settle(pilot)
+        app.open_container("sb-batch", "app")
+        await _settle(pilot)
+        await pilot.press("F")
+        await _settle(pilot)
+        table = app.screen.query_one(FindingsTable)
+        row = next(i for i, f in enumerate(table.findings) if f.id == "shim-socket-unreachable")
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-batch"
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert isinstance(app.screen, FindingsScreen)
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert isinstance(app.screen, ContainerScreen) and app.screen.container_id == "app"
+        # walking findings -> sandbox -> findings does not grow the stack
+        depth = len(app.screen_stack)
+        for _ in range(3):
+            await pilot.press("F")
+            await _settle(pilot)
+            app.jump_to("sb-batch")
+            await _settle(pilot)
+        assert len(app.screen_stack) <= depth + 2

@@ -48,10 +48,16 @@ class FindingDetail(VerticalScroll):
     }
     """
 
+    #: what the pane shows (a refresh of the same finding keeps where the user scrolled to)
+    _shown: tuple[Finding | None, str] | None = None
+
     def compose(self) -> ComposeResult:
         yield Static()
 
     def show(self, finding: Finding | None, empty: str = "") -> None:
+        if (finding, empty) == self._shown:
+            return
+        self._shown = (finding, empty)
         self.query_one(Static).update(detail_text(finding, empty))
         self.scroll_home(animate=False)
 
