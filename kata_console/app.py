@@ -190,10 +190,19 @@ class KataConsole(Navigation, App[None]):
 
     @property
     def actions_refused(self) -> bool:
-        """Mutating operations are refused (read-only source without --allow-actions)."""
-        return self.source.read_only and not self.allow_actions
+        """Mutating operations are refused (read-only source without --allow-actions, or a
+        source that drives no Kata runtime)."""
+        return (self.source.read_only and not self.allow_actions) or self.actions_impossible
+
+    @property
+    def actions_impossible(self) -> bool:
+        """The source drives no Kata runtime: no lifecycle action can apply, whatever the
+        flags (the views do not offer them)."""
+        return not getattr(self.source, "drives_runtime", True)
 
     def standing_notice(self) -> str:
+        if self.actions_impossible:
+            return f"read-only: {self.source.read_only_reason}; the console drives no Kata runtime"
         if self.actions_refused:
             return (
                 f"read-only: {self.source.read_only_reason}; lifecycle actions are disabled "

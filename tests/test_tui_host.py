@@ -98,7 +98,7 @@ async def test_the_host_source_lists_a_state_root_and_marks_a_torn_file(tmp_path
         await _settle(pilot)
         status = app.screen.query_one(StatusLine)
         assert status.notice.startswith("read-only: ") and status.level != "error"
-        assert app.screen.check_action("op_start", ()) is None  # dimmed in the footer
+        assert app.screen.check_action("op_start", ()) is False  # a host drives no runtime
         assert not isinstance(app.screen, ModalScreen)  # no confirmation was asked
         again = app.sandbox("go-erofs-1")
         assert again is not None and again.state == "running"

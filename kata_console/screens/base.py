@@ -144,6 +144,8 @@ class ConsoleScreen(FilterHandling):
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING_ACTIONS and self.kc.actions_impossible:
+            return False  # no flag can make them apply here: not offered
         if action in MUTATING_ACTIONS and self.kc.actions_refused:
             return None  # shown dimmed in the footer; the status line says why
         return True

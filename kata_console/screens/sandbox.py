@@ -199,8 +199,10 @@ class SandboxScreen(ResourceScreen):
             return bool(self.query_one(LogPane).display)
         if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
             return False  # nothing left to act on: not offered
-        if action == "metrics":  # only a source that reaches shims can ask one
-            return hasattr(self.kc.source, "metrics")  # elsewhere: not in the footer at all
+        if action == "metrics":  # only a source that reaches shims can ask one (not a
+            # recording): elsewhere not in the footer at all
+            source = self.kc.source
+            return hasattr(source, "metrics") and getattr(source, "asks_shims", True)
         if action == "focus_processes":  # only where the host's processes are shown
             procs = self.query(ProcessTable)
             return bool(procs) and bool(procs.first().display)

@@ -65,6 +65,8 @@ class HostSource:
         self._clock = clock
         self.name = f"snapshot:{os.path.basename(snapshot)}" if snapshot else "host"
         self.read_only = read_only
+        #: a recording has no shim to ask for metrics
+        self.asks_shims = snapshot is None
         self.read_only_reason = (
             "the host source inspects a live machine"
             if snapshot is None
@@ -108,6 +110,9 @@ class HostSource:
             return []
         self.report, self.refreshed = report, self.now()
         return [sandbox_view(s, self._metrics.get(s.id)) for s in report.sandboxes]
+
+    #: the host source inspects; it never drives a Kata runtime (even with --allow-actions)
+    drives_runtime = False
 
     async def metrics(self, sandbox_id: str) -> str:
         """Ask this sandbox's shim for `GET /metrics` (it asks the guest agent: on request
