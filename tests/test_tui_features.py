@@ -164,6 +164,16 @@ async def test_a_bad_regex_is_one_status_line_and_the_last_good_filter_stays() -
         assert "still /sb-" in status(app).message
         await pilot.press("slash", *["backspace"] * 3, *"w", "escape")  # Esc: as it was
         assert table.filter == "sb-" and keys_of(table) == ALL
+        # while typing the status says what Esc does there: gives the last filter back
+        await pilot.press("slash", "w")
+        assert status(app).message.endswith("(Enter keeps, Esc restores)")
+        await pilot.press("escape", "escape")  # restores, then clears /sb-
+        assert table.filter == "" and status(app).message == ""
+        # a bad term on a table never filtered: its error goes with the next Esc
+        await pilot.press("slash", "[", "enter")
+        assert status(app).level == "error" and table.filter == ""
+        await pilot.press("escape")
+        assert status(app).message == ""
 
 
 async def test_every_table_filters_containers_devices_processes_links() -> None:

@@ -56,14 +56,21 @@ class Breadcrumb(Widget):
         if self.source:
             # one line: a source name too long for what the path and markers leave keeps
             # its end (the file name), then goes altogether; the markers always stay
-            name, space = self.source, room - tail.cell_length
+            # (after a marker of text, a `·` tells the two apart)
+            sep = "· " if self._marker_shown(tail) else ""
+            name, space = self.source, room - tail.cell_length - len(sep)
             if len("source:  ") + len(name) > space:
                 keep = space - len("source: … ")
                 name = "\u2026" + name[-keep:] if keep >= 8 else ""
             if name:
-                tail = Content.assemble(tail, (f"source: {name} ", "$text-muted"))
+                tail = Content.assemble(tail, (f"{sep}source: {name} ", "$text-muted"))
         pad = max(1, self.size.width - head.cell_length - tail.cell_length)
         return Content.assemble(head, " " * pad, tail)
+
+    def _marker_shown(self, tail: Content) -> bool:
+        long, short = self.marker
+        plain = tail.plain.rstrip()
+        return bool(long or short) and plain.endswith((long, short) if short else (long,))
 
     def _tail(self, marker: str) -> Content:
         right: list[str | tuple[str, str]] = []

@@ -26,7 +26,10 @@ class FilterHandling(Screen[None]):
         line = self.query_one(StatusLine)
         if event.term:
             noun = event.target.noun
-            line.show(f"filter /{event.term}: {event.shown} of {event.total} {noun} (Esc clears)")
+            # while typing Esc gives the previous filter back; once kept, Esc clears it
+            typing = self.query_one(FilterPrompt).is_open
+            keys = "Enter keeps, Esc restores" if typing else "Esc clears"
+            line.show(f"filter /{event.term}: {event.shown} of {event.total} {noun} ({keys})")
         elif line.message.startswith("filter"):
             line.clear()
 
@@ -40,6 +43,9 @@ class FilterHandling(Screen[None]):
         """Esc on a filtered table or tree clears its filter (True: it did)."""
         focused = self.focused
         if focused is None or not getattr(focused, "filter", ""):
+            line = self.query_one(StatusLine)
+            if line.level == "error" and line.message.startswith("filter: "):
+                line.clear()  # a bad term's error is over once the user moves on
             return False
         focused.set_filter("")  # type: ignore[attr-defined]
         line = self.query_one(StatusLine)
