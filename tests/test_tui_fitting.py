@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from textual.app import App
+
 from kata_console.sources.plan_source import PlanSource
 from tests.test_tui_sizes import screen_text
 from tests.test_tui_stepthrough import FAILED_START, STEPTHROUGH, plan_app, settle, view
+from widgets.breadcrumb import Breadcrumb
 from widgets.state_strip import StateStrip
 from widgets.status_line import StatusLine
 from widgets.step_preview import StepPreview, wrap
@@ -128,3 +132,23 @@ async def test_enter_on_an_op_of_a_deleted_sandbox_says_it_was_deleted() -> None
             assert line.message == f"sandbox {source.plan.sandbox.id} was deleted by the plan"
     finally:
         await source.close()
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+async def test_the_breadcrumb_separates_the_vm_marker_from_the_source(width: int) -> None:
+    class One(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            crumb = Breadcrumb()
+            crumb.path = ("sandboxes",)
+            crumb.demo = True
+            crumb.marker = ("VM: QEMU 7.2, paused; guest: simulated agent", "QEMU paused")
+            crumb.source = "demo"
+            yield crumb
+
+    app = One()
+    async with app.run_test(size=(width, 3)):
+        text = str(app.query_one(Breadcrumb).render())
+        assert "agent source" not in text and "paused source" not in text, text
+        assert "· source: demo" in text or "source" not in text, text  # or no room for it
+        if width >= 120:
+            assert "· source: demo" in text, text
