@@ -1,6 +1,6 @@
 """A source that drives no Kata runtime (a live host, a recording) offers no lifecycle
 action and does not point to a flag that could not make one apply; a recording offers no
-shim metrics either (there is no shim to ask)."""
+shim metrics either (there is no shim to ask). What is gone is said to be gone."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from textual.widgets._footer import FooterKey
 
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
+from kata_console.screens.describe import DescribeScreen
 from kata_console.screens.sandbox import SandboxScreen
 from kata_console.sources.host_source import EMPTY_NOTICE, HostSource
 from tests.test_tui_host import NODE, _recorded_at
 from tests.test_tui_sizes import settle
+from tests.tui_support import make_app
 from widgets.status_line import StatusLine
 
 LIFECYCLE = {"Start", "Stop", "Delete", "Create", "Kill", "Pause", "Resume", "Metrics"}
@@ -51,3 +53,18 @@ async def test_a_recording_offers_no_lifecycle_action_and_no_flag(allow_actions:
         await settle(pilot)
         assert isinstance(app.screen, SandboxScreen)
         assert "--allow-actions" not in app.screen.query_one(StatusLine).message
+
+
+async def test_describe_of_a_resource_that_is_gone_says_so_and_shows_no_document() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_describe(("container", "sb-web", "gone-one"))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DescribeScreen)
+        assert screen.document is not None and screen.document.pretty is None
+        assert '"error"' not in screen.shown_text
+        screen.show_sandboxes(app.sandboxes)
+        line = screen.query_one(StatusLine)
+        assert line.message == "container sb-web/gone-one is gone", line.message

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from kata_console.screens.resource import ResourceScreen
 from kata_console.sources.model import SandboxView
-from kata_console.sources.rawdocs import RawDocument, Target, title_of, view_document
+from kata_console.sources.rawdocs import GONE, RawDocument, Target, title_of, view_document
 from widgets.document_view import DocumentView
 from widgets.prompt_bar import PromptBar
 
@@ -106,7 +106,10 @@ class DescribeScreen(ResourceScreen):
         if sb is not None and self.target[0] == "device":
             gone = not any(d.id == self.target[2] for d in sb.devices)
         if gone:
-            self.status(f"{title_of(self.target)} is gone; the document is as last read", "warning")
+            doc = self.document
+            shown = doc is not None and doc.origin != GONE
+            last = "; the document is as last read" if shown else ""
+            self.status(f"{title_of(self.target)} is gone{last}", "warning")
 
     # ------------------------------------------------------------------ actions
 

@@ -21,6 +21,8 @@ from kata_console.sources.model import SandboxView
 #: ("sandbox", sb) | ("container", sb, c) | ("device", sb, device id)
 Target = tuple[str, ...]
 PERSIST = "persist.json"
+#: the origin of a document of a resource that is gone (nothing was read)
+GONE = "nothing left to read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +63,25 @@ def title_of(target: Target) -> str:
     return f"sandbox {target[1]}"
 
 
+def gone(target: Target) -> RawDocument:
+    """Nothing to show: the resource is gone (deleted, or never there), and no file or
+    state of it is left. Said as it is, not as a document."""
+    title = title_of(target)
+    return RawDocument(title, GONE, "", None, f"{title} is gone")
+
+
 def view_document(target: Target, sandboxes: list[SandboxView], why: str) -> RawDocument:
     """The console's own picture of `target` (sources that keep no persist.json)."""
     title = title_of(target)
     sb = next((s for s in sandboxes if s.id == target[1]), None)
     if sb is None:
-        return held(title, {"error": f"sandbox {target[1]} is gone"}, why)
+        return gone(target)
     if target[0] == "container":
         c = sb.container(target[2])
-        data = container_dict(c) if c else {"error": f"container {target[2]} is gone"}
-        return held(title, data, why)
+        return held(title, container_dict(c), why) if c else gone(target)
     if target[0] == "device":
         d = next((d for d in sb.devices if d.id == target[2]), None)
-        return held(title, device_dict(d) if d else {"error": f"device {target[2]} is gone"}, why)
+        return held(title, device_dict(d), why) if d else gone(target)
     return held(title, sandbox_dict(sb), why)
 
 
