@@ -29,29 +29,35 @@ def _text(value: str | Text) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
 
 
-def break_lines(text: Text, width: int) -> list[Text]:
-    """`text` cut into lines of at most `width` cells, at the last break point that fits
-    (after a separator, or a space that is dropped); a run with no break point is cut at
-    the width."""
+def line_spans(plain: str, width: int) -> list[tuple[int, int]]:
+    """(start, end) of each line of `plain` cut to at most `width` cells, at the last break
+    point that fits (after a separator, or a space that is dropped); a run with no break
+    point is cut at the width."""
     width = max(1, width)
-    lines: list[Text] = []
-    rest = text
-    while cell_len(rest.plain) > width:
-        plain = rest.plain
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while cell_len(plain[start:]) > width:
+        rest = plain[start:]
         cut = 0
-        for i in range(min(len(plain), width), 0, -1):
-            if plain[i - 1] in BREAK_AFTER or (i < len(plain) and plain[i] == " "):
+        for i in range(min(len(rest), width), 0, -1):
+            if rest[i - 1] in BREAK_AFTER or (i < len(rest) and rest[i] == " "):
                 cut = i
                 break
         if cut == 0:  # no break point: cut at the width (cells, for wide characters)
             cut = width
-            while cut > 1 and cell_len(plain[:cut]) > width:
+            while cut > 1 and cell_len(rest[:cut]) > width:
                 cut -= 1
-        lines.append(rest[:cut])
-        rest = rest[cut:]
-        rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
-    lines.append(rest)
-    return lines
+        spans.append((start, start + cut))
+        start += cut
+        while start < len(plain) and plain[start] == " ":
+            start += 1
+    spans.append((start, len(plain)))
+    return spans
+
+
+def break_lines(text: Text, width: int) -> list[Text]:
+    """`text` cut into lines of at most `width` cells (see `line_spans`)."""
+    return [text[start:end] for start, end in line_spans(text.plain, width)]
 
 
 class Facts:
