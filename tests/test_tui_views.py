@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from textual.pilot import Pilot
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.engine.inspect.report import NOT_ON_HOST
-
 from kata_console.sources.model import LogLine
 from tests.test_tui_host import _recorded_at
 from tests.test_tui_sizes import fit_problems, node, screen_text

@@ -22,7 +22,6 @@ from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
 from widgets.state_badge import state_text
 
-
 #: the tree has shown no chain yet (not even "none")
 _NOTHING_SHOWN = object()
 
