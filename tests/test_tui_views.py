@@ -20,6 +20,7 @@ from tests.test_tui_host import _recorded_at
 from tests.test_tui_sizes import fit_problems, node, screen_text
 from tests.tui_support import make_app, read_only_app
 from widgets.chain_tree import ChainTree
+from widgets.facts_panel import FactsPanel
 from widgets.log_pane import LogPane
 from widgets.status_line import StatusLine
 
@@ -160,3 +161,25 @@ async def test_a_host_container_without_a_chain_says_why(size: tuple[int, int]) 
         assert _squeezed(NOT_ON_HOST) in _squeezed(text), text
         tree = app.screen.query_one(ChainTree)
         assert "the guest mounts this rootfs" in _rows_of(app, tree), text
+
+
+async def test_facts_longer_than_their_panel_can_be_focused_and_scrolled() -> None:
+    """Beside a short containers table the facts get fewer rows than they have (the demo
+    at 120x40 hid eight of them): Tab reaches the panel and End brings the last one."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.jump_to("sb-legacy")
+        await pilot.pause()
+        sb = app.sandbox("sb-legacy")
+        assert sb is not None
+        sb.facts.extend((f"extra fact {i}", f"value {i}") for i in range(20))
+        app.screen.show_sandboxes(app.sandboxes)  # type: ignore[attr-defined]
+        await pilot.pause()
+        panel = app.screen.query_one(FactsPanel)
+        assert "extra fact 19" not in _rows_of(app, panel)  # more facts than rows
+        await pilot.press("tab")
+        assert app.focused is panel
+        await pilot.press("end")
+        await pilot.pause()
+        assert "extra fact 19" in _rows_of(app, panel), screen_text(app)
+        assert not fit_problems(app.screen)

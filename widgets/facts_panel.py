@@ -13,6 +13,8 @@ from itertools import zip_longest
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -73,13 +75,18 @@ class Facts:
         self.rows.append((key_text, _text(value)))
 
 
-class FactsPanel(Widget):
-    """Facts as a key column (beside a table) or a flowing strip of pairs (under one)."""
+class FactsPanel(VerticalScroll):
+    """Facts as a key column (beside a table) or a flowing strip of pairs (under one).
+
+    More facts than rows (a tall agent error, a panel beside a short table) scroll: Tab
+    reaches the panel, then the arrow keys, PageUp/PageDown and the wheel move it.
+    """
 
     DEFAULT_CSS = """
     FactsPanel {
         height: auto;
         padding: 0 1;
+        & > _FactsBody { height: auto; }
     }
     """
 
@@ -90,12 +97,16 @@ class FactsPanel(Widget):
         super().__init__(id=id, classes=classes)
         self._facts = Facts()
 
+    def compose(self) -> ComposeResult:
+        yield _FactsBody(self)
+
     # ------------------------------------------------------------------ public API
 
     def update(self, facts: Facts) -> None:
         """Show these facts."""
         self._facts = facts
-        self.refresh(layout=True)
+        for body in self.query(_FactsBody):
+            body.refresh(layout=True)
 
     def lines(self, width: int) -> list[Text]:
         """The panel's lines at this content width."""
@@ -104,23 +115,30 @@ class FactsPanel(Widget):
             return []
         return self._strip(rows, width) if self.strip else self._column(rows, width)
 
-    # ------------------------------------------------------------------ Widget
-
-    def render(self) -> Text:
-        return Text("\n").join(self.lines(self.size.width))
+    # ------------------------------------------------------------------ textual hooks
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
+        """As wide as the facts need (with room for the scrollbar they may need), as the
+        panel beside a table is `width: auto`."""
+        width = self.content_width()
+        if width is None:
+            return container.width
+        return width + self.styles.scrollbar_size_vertical
+
+    def watch_strip(self) -> None:
+        for body in self.query(_FactsBody):
+            body.refresh(layout=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def content_width(self) -> int | None:
+        """The width the key column and the longest value need (None: as wide as given)."""
         rows = self._facts.rows
         if self.strip or not rows:
-            return container.width
+            return None
         keys = max(cell_len(key.plain) for key, _ in rows)
         values = max(cell_len(value.plain) for _, value in rows)
         return keys + 1 + values
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.lines(width))
-
-    # ------------------------------------------------------------------ helpers
 
     def _column(self, rows: list[tuple[Text, Text]], width: int) -> list[Text]:
         key_width = min(max(cell_len(key.plain) for key, _ in rows), int(width * KEY_SHARE))
@@ -166,3 +184,21 @@ class FactsPanel(Widget):
         if line.plain:
             out.append(line)
         return out
+
+
+class _FactsBody(Widget):
+    """The lines of a FactsPanel (a leaf, so the panel around it can scroll them)."""
+
+    def __init__(self, panel: FactsPanel) -> None:
+        super().__init__()
+        self._panel = panel
+
+    def render(self) -> Text:
+        return Text("\n").join(self._panel.lines(self.size.width))
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        width = self._panel.content_width()
+        return container.width if width is None else width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._panel.lines(width))
