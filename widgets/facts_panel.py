@@ -79,7 +79,8 @@ class FactsPanel(VerticalScroll):
     """Facts as a key column (beside a table) or a flowing strip of pairs (under one).
 
     More facts than rows (a tall agent error, a panel beside a short table) scroll: Tab
-    reaches the panel, then the arrow keys, PageUp/PageDown and the wheel move it.
+    then reaches the panel, and the arrow keys, PageUp/PageDown, End and the wheel move
+    it. Facts that fit are no Tab stop.
     """
 
     DEFAULT_CSS = """
@@ -116,6 +117,10 @@ class FactsPanel(VerticalScroll):
         return self._strip(rows, width) if self.strip else self._column(rows, width)
 
     # ------------------------------------------------------------------ textual hooks
+
+    def allow_focus(self) -> bool:
+        """A Tab stop only while there is something to scroll to."""
+        return super().allow_focus() and self.max_scroll_y > 0
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         """As wide as the facts need (with room for the scrollbar they may need), as the
