@@ -62,27 +62,39 @@ def verdict_text(chain: Chain) -> Text:
     return text
 
 
-def overlay_label(chain: Chain) -> Text:
+def overlay_label(chain: Chain, *, badge_first: bool = False) -> Text:
+    """`badge_first`: the badge before the mountpoint (a tree that does not wrap keeps the
+    verdict in sight however long the path is); the CLI keeps it after."""
     head = Text("overlay ", style="bold")
-    head.append(chain.target, style="bold cyan")
     status = overlay_status(chain)
+    if badge_first:
+        head.append_text(status_text(status))
+        head.append(" ")
+    head.append(chain.target, style="bold cyan")
     if chain.mount_id is None:
         head.append("  (no mount id: /proc/mounts has none) ")
     elif chain.mount_id < 0:
         head.append("  " if status == UNMOUNTED else f"  ({UNMOUNTED}) ")
     else:
         head.append(f"  (mount {chain.mount_id}) ")
-    head.append_text(status_text(status))
+    if not badge_first:
+        head.append_text(status_text(status))
+    else:
+        head.rstrip()
     if chain.bundle:
         head.append(f"  bundle {chain.bundle['namespace']}/{chain.bundle['id']}", style="magenta")
     return head
 
 
-def layer_label(layer: Layer) -> Text:
+def layer_label(layer: Layer, *, badge_first: bool = False) -> Text:
     label = Text(f"{layer.role} {layer.index} ", style="bold")
+    if badge_first:
+        label.append_text(status_text(layer_status(layer)))
+        label.append(" ")
     label.append(layer.path)
-    label.append(" ")
-    label.append_text(status_text(layer_status(layer)))
+    if not badge_first:
+        label.append(" ")
+        label.append_text(status_text(layer_status(layer)))
     if layer.snapshot:
         label.append(f"  snapshot {layer.snapshot.id} ({layer.snapshot.role})", style="magenta")
     if layer.activation:
@@ -112,10 +124,16 @@ def mount_label(layer: Layer) -> Text:
     return label
 
 
-def erofs_label(em: ErofsMount) -> Text:
-    label = Text(em.target, style="cyan")
-    label.append(f"  erofs {em.source} ({majmin_text(em.majmin)}) ")
-    label.append_text(status_text(em.status))
+def erofs_label(em: ErofsMount, *, badge_first: bool = False) -> Text:
+    label = Text()
+    if badge_first:
+        label.append_text(status_text(em.status))
+        label.append(" ")
+    label.append(em.target, style="cyan")
+    label.append(f"  erofs {em.source} ({majmin_text(em.majmin)})")
+    if not badge_first:
+        label.append(" ")
+        label.append_text(status_text(em.status))
     if em.snapshot:
         label.append(f"  snapshot {em.snapshot.id} ({em.snapshot.role})", style="magenta")
     return label
@@ -139,9 +157,12 @@ def hop_label(hop: DeviceHop) -> Text:
     return label
 
 
-def file_label(hop: DeviceHop) -> Text:
+def file_label(hop: DeviceHop, *, badge_first: bool = False) -> Text:
     """The backing file of a hop, flagged when deleted, with the inode the kernel holds."""
     label = Text("file ", style="bold")
+    if badge_first:
+        label.append_text(status_text(hop.status))
+        label.append(" ")
     label.append(hop.backing_file or "", style="cyan")
     if hop.deleted:
         label.append(" (deleted)", style="bold red")
@@ -149,8 +170,9 @@ def file_label(hop: DeviceHop) -> Text:
         label.append(f" -> {hop.symlink_target}", style="dim")
     if hop.inode is not None:
         label.append(f"  ino {hop.inode} on {hop.backing_majmin}", style="dim")
-    label.append(" ")
-    label.append_text(status_text(hop.status))
+    if not badge_first:
+        label.append(" ")
+        label.append_text(status_text(hop.status))
     return label
 
 

@@ -1,7 +1,9 @@
 """The rootfs chain as a tree: overlay -> layer -> erofs mount -> loop/file -> backing file.
 
 Every hop carries its status colour and, when it is not fine, the reason on a child line;
-the last node is Kata's verdict for the whole rootfs. Same reading order as
+the last node is Kata's verdict for the whole rootfs. A hop's badge comes before its path
+(`lower 0 [ok] /var/lib/...`): paths are longer than any terminal is wide and the tree does
+not wrap, so after the path the verdict would be off-screen. Same reading order as
 `kata-console chains`, built for a Tree widget (expandable, cursor, no wrapping). `/`
 filters: an overlay or erofs mount stays when any of its lines matches (a regex), and
 only the branches down to the matching lines are kept; `!` keeps the ones with none.
@@ -162,7 +164,7 @@ class ChainTree(Tree[object]):
         return True
 
     def _add_chain(self, parent: TreeNode[object], chain: Chain) -> TreeNode[object]:
-        node = parent.add(overlay_label(chain), data=chain)
+        node = parent.add(overlay_label(chain, badge_first=True), data=chain)
         self._paths[node.id] = ("rootfs mountpoint", chain.target)
         for layer in chain.layers:
             self._add_layer(node, layer)
@@ -170,7 +172,7 @@ class ChainTree(Tree[object]):
         return node
 
     def _add_layer(self, parent: TreeNode[object], layer: Layer) -> None:
-        node = parent.add(layer_label(layer), data=layer)
+        node = parent.add(layer_label(layer, badge_first=True), data=layer)
         self._paths[node.id] = (f"{layer.role} layer", layer.path)
         if layer.source is not None:
             mount = node.add(mount_label(layer), data=layer)
@@ -182,7 +184,7 @@ class ChainTree(Tree[object]):
             node.add_leaf(Text(f"kata: {layer.kata_error}", style="bold red"))
 
     def _add_erofs(self, parent: TreeNode[object], em: ErofsMount) -> TreeNode[object]:
-        node = parent.add(erofs_label(em), data=em)
+        node = parent.add(erofs_label(em, badge_first=True), data=em)
         self._paths[node.id] = ("erofs mountpoint", em.target)
         self._add_device(node, em.device)
         return node
@@ -195,7 +197,7 @@ class ChainTree(Tree[object]):
             for slave in hop.slaves:
                 self._add_device(node, slave)
             if hop.backing_file:
-                node = node.add(file_label(hop), data=hop)
+                node = node.add(file_label(hop, badge_first=True), data=hop)
                 self._paths[node.id] = ("backing file", hop.backing_file)
             reason = reason_text(hop)
             if reason is not None:

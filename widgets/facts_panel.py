@@ -13,6 +13,8 @@ from itertools import zip_longest
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -29,29 +31,35 @@ def _text(value: str | Text) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
 
 
-def break_lines(text: Text, width: int) -> list[Text]:
-    """`text` cut into lines of at most `width` cells, at the last break point that fits
-    (after a separator, or a space that is dropped); a run with no break point is cut at
-    the width."""
+def line_spans(plain: str, width: int) -> list[tuple[int, int]]:
+    """(start, end) of each line of `plain` cut to at most `width` cells, at the last break
+    point that fits (after a separator, or a space that is dropped); a run with no break
+    point is cut at the width."""
     width = max(1, width)
-    lines: list[Text] = []
-    rest = text
-    while cell_len(rest.plain) > width:
-        plain = rest.plain
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while cell_len(plain[start:]) > width:
+        rest = plain[start:]
         cut = 0
-        for i in range(min(len(plain), width), 0, -1):
-            if plain[i - 1] in BREAK_AFTER or (i < len(plain) and plain[i] == " "):
+        for i in range(min(len(rest), width), 0, -1):
+            if rest[i - 1] in BREAK_AFTER or (i < len(rest) and rest[i] == " "):
                 cut = i
                 break
         if cut == 0:  # no break point: cut at the width (cells, for wide characters)
             cut = width
-            while cut > 1 and cell_len(plain[:cut]) > width:
+            while cut > 1 and cell_len(rest[:cut]) > width:
                 cut -= 1
-        lines.append(rest[:cut])
-        rest = rest[cut:]
-        rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")) :]
-    lines.append(rest)
-    return lines
+        spans.append((start, start + cut))
+        start += cut
+        while start < len(plain) and plain[start] == " ":
+            start += 1
+    spans.append((start, len(plain)))
+    return spans
+
+
+def break_lines(text: Text, width: int) -> list[Text]:
+    """`text` cut into lines of at most `width` cells (see `line_spans`)."""
+    return [text[start:end] for start, end in line_spans(text.plain, width)]
 
 
 class Facts:
@@ -67,13 +75,19 @@ class Facts:
         self.rows.append((key_text, _text(value)))
 
 
-class FactsPanel(Widget):
-    """Facts as a key column (beside a table) or a flowing strip of pairs (under one)."""
+class FactsPanel(VerticalScroll):
+    """Facts as a key column (beside a table) or a flowing strip of pairs (under one).
+
+    More facts than rows (a tall agent error, a panel beside a short table) scroll: Tab
+    then reaches the panel, and the arrow keys, PageUp/PageDown, End and the wheel move
+    it. Facts that fit are no Tab stop.
+    """
 
     DEFAULT_CSS = """
     FactsPanel {
         height: auto;
         padding: 0 1;
+        & > _FactsBody { height: auto; }
     }
     """
 
@@ -84,12 +98,16 @@ class FactsPanel(Widget):
         super().__init__(id=id, classes=classes)
         self._facts = Facts()
 
+    def compose(self) -> ComposeResult:
+        yield _FactsBody(self)
+
     # ------------------------------------------------------------------ public API
 
     def update(self, facts: Facts) -> None:
         """Show these facts."""
         self._facts = facts
-        self.refresh(layout=True)
+        for body in self.query(_FactsBody):
+            body.refresh(layout=True)
 
     def lines(self, width: int) -> list[Text]:
         """The panel's lines at this content width."""
@@ -98,23 +116,34 @@ class FactsPanel(Widget):
             return []
         return self._strip(rows, width) if self.strip else self._column(rows, width)
 
-    # ------------------------------------------------------------------ Widget
+    # ------------------------------------------------------------------ textual hooks
 
-    def render(self) -> Text:
-        return Text("\n").join(self.lines(self.size.width))
+    def allow_focus(self) -> bool:
+        """A Tab stop only while there is something to scroll to."""
+        return super().allow_focus() and self.max_scroll_y > 0
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
+        """As wide as the facts need (with room for the scrollbar they may need), as the
+        panel beside a table is `width: auto`."""
+        width = self.content_width()
+        if width is None:
+            return container.width
+        return width + self.styles.scrollbar_size_vertical
+
+    def watch_strip(self) -> None:
+        for body in self.query(_FactsBody):
+            body.refresh(layout=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def content_width(self) -> int | None:
+        """The width the key column and the longest value need (None: as wide as given)."""
         rows = self._facts.rows
         if self.strip or not rows:
-            return container.width
+            return None
         keys = max(cell_len(key.plain) for key, _ in rows)
         values = max(cell_len(value.plain) for _, value in rows)
         return keys + 1 + values
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self.lines(width))
-
-    # ------------------------------------------------------------------ helpers
 
     def _column(self, rows: list[tuple[Text, Text]], width: int) -> list[Text]:
         key_width = min(max(cell_len(key.plain) for key, _ in rows), int(width * KEY_SHARE))
@@ -160,3 +189,21 @@ class FactsPanel(Widget):
         if line.plain:
             out.append(line)
         return out
+
+
+class _FactsBody(Widget):
+    """The lines of a FactsPanel (a leaf, so the panel around it can scroll them)."""
+
+    def __init__(self, panel: FactsPanel) -> None:
+        super().__init__()
+        self._panel = panel
+
+    def render(self) -> Text:
+        return Text("\n").join(self._panel.lines(self.size.width))
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        width = self._panel.content_width()
+        return container.width if width is None else width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._panel.lines(width))

@@ -136,8 +136,12 @@ class LogView(ScrollView, can_focus=True):
             self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
 
     def on_resize(self) -> None:
+        """A smaller view has more to scroll: a following view would be left where the
+        old bottom was, several lines above the newest one, still saying it follows."""
         if self._wrap:
             self.relayout()
+        if self.follow:
+            self.call_after_refresh(self._keep_following)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # `rich_style` walks the ancestors: compute it once per frame, not once per line
@@ -161,6 +165,10 @@ class LogView(ScrollView, can_focus=True):
         return strip
 
     # ------------------------------------------------------------------ helpers
+
+    def _keep_following(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def _render_row(self, row: int, base: Style) -> Strip:
         buffer = self.buffer

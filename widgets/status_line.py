@@ -1,4 +1,5 @@
-"""One line for the last message: errors in red, info dim, a standing read-only notice.
+"""The last message, on as many rows as it needs (a few at most): errors in red, info
+dim, a standing read-only notice.
 
 Errors never become tracebacks or toasts (toasts are timing-dependent and hide content);
 they land here and in the logs. A message that reports something ongoing ("running
@@ -15,8 +16,11 @@ import time
 from collections.abc import Callable
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from widgets.facts_panel import line_spans
 
 #: seconds between two checks of whether the message's condition is over
 CHECK_INTERVAL = 0.25
@@ -27,19 +31,19 @@ class StatusLine(Widget):
 
     DEFAULT_CSS = """
     StatusLine {
-        height: 1;
+        height: auto;
+        min-height: 1;
+        max-height: 4;
         width: 1fr;
         background: $surface;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     """
 
-    message: reactive[str] = reactive("")
+    message: reactive[str] = reactive("", layout=True)
     """The last message ("" shows the standing notice)."""
     level: reactive[str] = reactive("info")
     """info | error | warning: decides the colour."""
-    notice: reactive[str] = reactive("")
+    notice: reactive[str] = reactive("", layout=True)
     """Shown when there is no message (e.g. why actions are disabled)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -56,7 +60,7 @@ class StatusLine(Widget):
     def show(
         self, message: str, level: str = "info", *, until: Callable[[], bool] | None = None
     ) -> None:
-        """Replace the message (one line; newlines are flattened). `until`: a condition
+        """Replace the message (newlines are flattened). `until`: a condition
         that is true once what the message reports is over; the line then clears."""
         self.level = level
         self.message = " ".join(message.split())
@@ -70,17 +74,30 @@ class StatusLine(Widget):
         self.shown_at = 0.0
 
     def render(self) -> Content:
-        if not self.message:
-            return (
-                Content.styled(f" {self.notice}", "italic $text-muted")
-                if self.notice
-                else Content("")
-            )
-        style = {"error": "bold $text-error", "warning": "$text-warning"}.get(self.level, "$text")
-        prefix = {"error": " error: ", "warning": " warning: "}.get(self.level, " ")
-        return Content.styled(prefix + self.message, style)
+        return Content("\n").join(self._lines(self.size.width))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
 
     # ------------------------------------------------------------------ helpers
+
+    def _lines(self, width: int) -> list[Content]:
+        """The message cut into rows at spaces and after path separators: what matters
+        often comes after the first 80 columns (the advice after a refusal, the end of
+        an export's path), so a long message takes more rows instead of an ellipsis."""
+        if not self.message:
+            if not self.notice:
+                return [Content("")]
+            content = Content.styled(f" {self.notice}", "italic $text-muted")
+        else:
+            style = {"error": "bold $text-error", "warning": "$text-warning"}.get(
+                self.level, "$text"
+            )
+            prefix = {"error": " error: ", "warning": " warning: "}.get(self.level, " ")
+            content = Content.styled(prefix + self.message, style)
+        # every row starts one column in, as the first does (its leading space)
+        body = content[1:]
+        return [Content(" ") + body[a:b] for a, b in line_spans(body.plain, width - 1)]
 
     def _check_over(self) -> None:
         if self._until is None:

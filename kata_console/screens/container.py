@@ -22,6 +22,9 @@ from widgets.device_table import DeviceTable
 from widgets.log_pane import LogPane
 from widgets.state_badge import state_text
 
+#: the tree has shown no chain yet (not even "none")
+_NOTHING_SHOWN = object()
+
 
 class ContainerScreen(ResourceScreen):
     """Everything about one container."""
@@ -39,7 +42,9 @@ class ContainerScreen(ResourceScreen):
         self.sandbox_id = sandbox_id
         self.container_id = container_id
         self.crumbs = ("sandboxes", sandbox_id, container_id)
-        self._shown_chain: object = None
+        #: what the tree shows (a fresh inspection's chain is a new object): none yet
+        self._shown_chain: object = _NOTHING_SHOWN
+        self._shown_note: str | None = None
         #: the container (or its sandbox) was there and is not any more: the view says so
         self.gone = False
         self._seen = False
@@ -74,12 +79,17 @@ class ContainerScreen(ResourceScreen):
             self.gone = False
             self.query_one(ChainTree).border_title = "rootfs chain"
             self.refresh_bindings()
-        self.query_one("#container-info", Static).update(_info(sb, c))
-        if c.chain is not self._shown_chain:
-            self._shown_chain = c.chain
+        note = chain_note(self.kc.source, sb.id, c.id) if c.chain is None else None
+        self.query_one("#container-info", Static).update(_info(sb, c, note))
+        if c.chain is not self._shown_chain or note != self._shown_note:
+            self._shown_chain, self._shown_note = c.chain, note
             tree = self.query_one(ChainTree)
             tree.show_chains(
-                [c.chain] if c.chain else [], empty="no rootfs chain for this container"
+                [c.chain] if c.chain else [],
+                # the whole note is above it, where it wraps: the tree's line does not
+                empty="no mount on the host: the guest mounts this rootfs"
+                if note
+                else "no rootfs chain for this container",
             )
         mine = [d for d in sb.devices if d.id in c.devices]
         self.query_one(DeviceTable).show(mine, c.devices)
@@ -166,7 +176,21 @@ class ContainerScreen(ResourceScreen):
         )
 
 
-def _info(sb: SandboxView, c: ContainerView) -> Table:
+def chain_note(source: object, sandbox_id: str, container_id: str) -> str | None:
+    """Why a host's container has no chain, as `inspect` says it (`chain_note`: an EROFS
+    rootfs is mounted in the guest, not on the host). None from a source that does not
+    inspect a host, or when the inspection has no such note."""
+    report = getattr(source, "report", None)
+    for sandbox in getattr(report, "sandboxes", None) or ():
+        if sandbox.id != sandbox_id:
+            continue
+        for container in sandbox.containers:
+            if container.id == container_id:
+                return getattr(container, "chain_note", None)
+    return None
+
+
+def _info(sb: SandboxView, c: ContainerView, note: str | None = None) -> Table:
     grid = Table.grid(padding=(0, 2))
     for _ in range(4):
         grid.add_column(no_wrap=True)
@@ -180,7 +204,12 @@ def _info(sb: SandboxView, c: ContainerView) -> Table:
     )
     if c.exit:  # killed (or ended): how, as WaitProcess reported it
         grid.add_row(Text("exit ", style="bold") + Text(c.exit, style="bold"), "", "", "")
-    verdict = verdict_text(c.chain) if c.chain else Text("kata: no rootfs chain", style="dim")
+    if c.chain is not None:
+        verdict = verdict_text(c.chain)
+    elif note:  # no chain on the host, and that is how Kata works: not a fault
+        verdict = Text.assemble(("rootfs chain: ", "bold"), (note, "italic"))
+    else:
+        verdict = Text("kata: no rootfs chain", style="dim")
     info = Table.grid()
     info.add_column(overflow="fold")
     info.add_row(grid)
