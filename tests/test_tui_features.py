@@ -471,7 +471,7 @@ async def test_y_copies_the_selected_path_with_osc52() -> None:
         line = next(
             n.line
             for n in _walk(tree.root)
-            if (n.label.plain.startswith("file /"))  # type: ignore[union-attr]
+            if (n.label.plain.startswith("file "))  # type: ignore[union-attr]
         )
         tree.cursor_line = line
         await pilot.press("y")

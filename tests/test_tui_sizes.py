@@ -34,6 +34,7 @@ from tests.test_tui_stepthrough import FAILED_START, PLANS, STEPTHROUGH, plan_ap
 from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
 from widgets.device_table import MIN_PATH, DeviceTable
+from widgets.facts_panel import FactsPanel
 from widgets.link_table import LinkTable
 from widgets.process_table import ProcessTable
 from widgets.prompt_bar import PromptBar
@@ -267,7 +268,13 @@ async def test_facts_are_never_folded_into_slices(size: tuple[int, int]) -> None
         await settle(pilot)
         app.jump_to("sb-web")
         await settle(pilot)
-        text = screen_text(app)
+        # what the screen shows as the facts panel is scrolled from its top to its end
+        panel = app.screen.query_one(FactsPanel)
+        text = ""
+        for y in range(0, int(panel.max_scroll_y) + 1):
+            panel.scroll_to(y=y, animate=False)
+            await pilot.pause()
+            text += screen_text(app)
         sb = app.sandbox("sb-web")
         assert sb is not None and sb.facts
         for key, value in [("state", sb.state), ("hypervisor", sb.hypervisor), *sb.facts]:
