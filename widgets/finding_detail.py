@@ -16,8 +16,9 @@ from kata_console.engine.doctor import Finding
 from widgets.findings_table import SEVERITY_STYLE, where
 
 
-def detail_text(f: Finding | None, empty: str = "") -> Text:
-    """The detail of `f` as rich text (`empty` when there is none)."""
+def detail_text(f: Finding | None, empty: str = "", footnote: str = "") -> Text:
+    """The detail of `f` as rich text (`empty` when there is none); `footnote` (what the
+    rules could not check) ends it, dimmed."""
     if f is None:
         return Text(empty, style="dim")
     out = Text()
@@ -34,6 +35,8 @@ def detail_text(f: Finding | None, empty: str = "") -> Text:
     for line in f.evidence:
         out.append("\nread: ", style="dim")
         out.append(line)
+    if footnote:
+        out.append(f"\n{footnote}", style="dim")
     return out
 
 
@@ -51,8 +54,8 @@ class FindingDetail(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static()
 
-    def show(self, finding: Finding | None, empty: str = "") -> None:
-        self.query_one(Static).update(detail_text(finding, empty))
+    def show(self, finding: Finding | None, empty: str = "", footnote: str = "") -> None:
+        self.query_one(Static).update(detail_text(finding, empty, footnote))
         self.scroll_home(animate=False)
 
     @property
