@@ -5,6 +5,8 @@ alive now, and an agent's badge rests on fresh evidence."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from kata_console.app import KataConsole
 from kata_console.sources.demo_source import DemoSource
 from kata_console.sources.host_source import EMPTY_NOTICE, HostSource
 from kata_console.sources.model import Operation
-from tests.tui_support import SIZE, make_app
+from tests.tui_support import make_app
 from widgets.breadcrumb import Breadcrumb
 from widgets.finding_detail import FindingDetail
 from widgets.host_bar import HostBar
@@ -108,3 +110,59 @@ async def test_a_stopped_sandbox_shows_no_live_vm_shim_or_virtiofsd(demo: DemoSo
     assert not any(p.role == "virtiofsd" for p in web.processes)
     vm_pid = dict(web.facts).get("vm pid")
     assert vm_pid is None or vm_pid.endswith("(exited)")
+
+
+# ---------------------------------------------------------------- 3. measured agent health
+
+
+async def test_a_dead_agent_of_a_ready_sandbox_turns_dead_without_an_operation() -> None:
+    """sb-batch is ready (Go's monitor watches running sandboxes only): its agent killed,
+    the console's own Check finds it gone and the badge turns DEAD, with no key pressed."""
+    source = DemoSource(health_interval=0.2)
+    app = make_app(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await asyncio.wait_for(source.ready(), 30)
+        await _until(pilot, lambda: len(app.sandboxes) == 3)
+        assert source.sandboxes["sb-batch"].state == "ready"
+        os.kill(source.sandboxes["sb-batch"].agent.spawned.pid, signal.SIGKILL)  # as `kill -9`
+        await _until(pilot, lambda: app.sandbox("sb-batch").agent_health == "dead")
+        batch = app.sandbox("sb-batch")
+        assert batch is not None and batch.agent_health == "dead"
+        evidence = dict(batch.facts)["agent health"]
+        assert "the console's Check: " in evidence or "process exited" in evidence
+        web = app.sandbox("sb-web")  # still answering: ok, with the age of its answer
+        assert web is not None and web.agent_health == "ok"
+        assert dict(web.facts)["agent health"].endswith("s ago")
+
+
+async def test_an_old_answer_no_longer_shows_the_agent_ok(tmp_path: Path) -> None:
+    """A source that does not probe (a plan): the badge is `ok` while the answer is
+    recent, says how old it is, and turns unknown once it is old."""
+    import json
+
+    from kata_console.engine.clock import FrozenClock
+    from kata_console.sources.plan_source import PlanSource
+    from tests.conftest import REPO
+
+    doc = json.loads((REPO / "fixtures" / "plans" / "stepthrough.json").read_text())
+    doc["sandbox"]["host"] = str(REPO / "fixtures" / "hosts" / "demo.json")
+    doc["ops"] = doc["ops"][:2]  # created and started: its agent answered, then silence
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(doc))
+    clock = FrozenClock()
+    source = PlanSource(plan, step=False, clock=clock, health_interval=3600)
+    try:
+        await source.load()
+        await source.wait()
+        health, evidence = source.agent_health("sb-step")
+        assert health == "ok" and evidence.endswith(" answered 0s ago")
+        clock.advance(5 * 60)
+        view = {v.id: v for v in await source.load()}["sb-step"]
+        health, evidence = source.agent_health("sb-step")
+        assert health == "ok" and evidence.endswith(" 5m ago")  # within 3 intervals
+        source.health_interval = 5.0
+        view = {v.id: v for v in await source.load()}["sb-step"]
+        assert view.agent_health == "unknown"
+        assert dict(view.facts)["agent health"].startswith("no answer for 5m: the last was RPC ")
+    finally:
+        await source.close()

@@ -57,6 +57,7 @@ class DemoSource(EngineSource):
             state_dir=state_dir,
             stepper=stepper,
             health_interval=health_interval,
+            probe_agents=True,
         )
         self.description = str(data.get("description", ""))
         self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]
