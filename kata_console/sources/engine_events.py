@@ -86,6 +86,16 @@ class EngineEvents:
         while True:
             await asyncio.sleep(self.health_interval)
             due = [sb for sb in list(self.sandboxes.values()) if self._probe_due(sb)]
+            for sb in [sb for sb in due if sb.monitoring]:
+                # Go's monitor asked `Check` within the interval and would have notified a
+                # failure (the badge turns at once then): its silence is an answer
+                due.remove(sb)
+                self.agent.set(
+                    sb.id,
+                    "ok",
+                    f"Check answered (the health monitor's, every {self.health_interval:g} s)",
+                )
+                self._emit(StateChanged(sb.id))
             await asyncio.gather(*(self._probe_one(sb) for sb in due))
 
     def _probe_due(self, sb: Sandbox) -> bool:
