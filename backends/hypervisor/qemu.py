@@ -234,8 +234,8 @@ class QemuHypervisor:
         """The VM as the sandbox view shows it: QEMU's own status word (`prelaunch`: it was
         started with -S and no guest kernel runs), its pid and QMP socket."""
         reason = self.exit_reason
-        state = self.status if reason is None else reason
-        if reason is not None and reason.startswith("exited with status "):
+        state = self.status if reason is None else f"exited ({reason})"
+        if reason is not None and reason.startswith("exited with status "):  # said once
             state = f"exited (status {reason.removeprefix('exited with status ')})"
         version = self.version.split()[0] if self.version else "?"
         out = [("vm", f"{state}, QEMU {version}; guest: simulated agent")]
