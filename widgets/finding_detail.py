@@ -51,10 +51,19 @@ class FindingDetail(VerticalScroll):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[Finding | None, str, str] | None = None
+
     def compose(self) -> ComposeResult:
         yield Static()
 
     def show(self, finding: Finding | None, empty: str = "", footnote: str = "") -> None:
+        """Show `finding`; the same one again (a refresh) keeps where the pane was scrolled."""
+        shown = (finding, empty, footnote)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.query_one(Static).update(detail_text(finding, empty, footnote))
         self.scroll_home(animate=False)
 
