@@ -49,16 +49,20 @@ async def test_the_demo_runs_each_sandbox_on_a_paused_qemu_and_says_so() -> None
         assert [p.pid for p in vmm] == [vms["sb-web"].pid]  # the real QEMU, not the recorded
         assert vmm[0].rss and vmm[0].rss > 1 << 20 and "sandbox-sb-web" in vmm[0].cmdline
         assert dict(web.facts)["vm pid"] == str(vms["sb-web"].pid)
+        legacy = app.sandbox("sb-legacy")
+        assert legacy is not None and dict(legacy.facts)["vm pid"].endswith(" (exited)")
+        assert [p.status for p in legacy.processes if p.role == "vmm"] == ["exited"]
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.3)
         narrow = str(app.screen.query_one("Breadcrumb").render())
-        # the recorded node's findings badge and the path leave room for the short form
-        assert narrow.rstrip().endswith(" 0 findings   DEMO  QEMU paused, sim guest")
-        await pilot.press("enter")  # sb-web: a longer path leaves room for the short form
-        await pilot.pause(0.3)
+        # the findings badge (doctor's rules on the chains shown) and the path leave room
+        # for the short form
+        assert narrow.rstrip().endswith(" 3 err  1 warn  partial   DEMO  QEMU paused, sim guest")
+        await pilot.press("enter")  # sb-web: the longer path leaves no room for the marker;
+        await pilot.pause(0.3)  # the findings badge and DEMO stay
         deeper = str(app.screen.query_one("Breadcrumb").render())
         assert "sandboxes \u203a sb-web" in deeper
-        assert "DEMO  QEMU paused, sim guest" in deeper
+        assert " 3 err  1 warn  partial   DEMO " in deeper
     await source.close()
     for pid in pids:  # the console's exit stopped every VM
         with pytest.raises(ProcessLookupError):
@@ -76,5 +80,5 @@ async def test_the_demo_on_the_simulator_says_its_vms_are_simulated() -> None:
         await pilot.pause(0.3)
         narrow = str(app.screen.query_one("Breadcrumb").render())
         assert narrow.startswith(" kata-console  sandboxes") and len(narrow) == 80
-        assert " 0 findings   DEMO  sim VM, sim guest" in narrow
+        assert " 3 err  1 warn  partial   DEMO  sim VM, sim guest" in narrow
     await source.close()

@@ -187,6 +187,7 @@ async def test_qemu_killed_mid_hotplug_fails_the_create_and_frees_the_index(
         await qsb.vm.check()  # what the monitor reports from now on
     facts = dict(qsb.vm.facts())
     assert facts["vm"].startswith("exited (killed by signal 9 (SIGKILL))")
+    assert facts["vm pid"] == f"{qsb.vm.pid} (exited)" and "qmp" not in facts
 
 
 async def test_a_missing_binary_is_one_clear_line(tmp_path: Path) -> None:

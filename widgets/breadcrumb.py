@@ -39,6 +39,8 @@ class Breadcrumb(Widget):
     """What runs the VMs and guests, long and short form ("" for none)."""
     findings: reactive[tuple[int, ...] | None] = reactive(None)
     """doctor's findings as (errors, warnings, infos); None when the source checks none."""
+    findings_scope: reactive[str] = reactive("")
+    """"" every rule checked, "partial" some could not, "not run" none could."""
 
     def render(self) -> Content:
         left: list[str | tuple[str, str]] = [(" kata-console ", "bold")]
@@ -93,4 +95,12 @@ class Breadcrumb(Widget):
             (f" {infos} info ", "bold $text on $primary") if infos else None,
         ]
         shown = [p for p in parts if p is not None]
+        if self.findings_scope == "not run":  # no check ran: no count to give
+            return [(" findings: not run ", "bold $text on $warning")]
+        if self.findings_scope == "partial":  # a count of what could be checked only
+            return (
+                [*shown, (" partial ", "$text-warning")]
+                if shown
+                else [(" 0 findings, partial ", "$text-warning")]
+            )
         return shown or [(" 0 findings ", "$text-success")]

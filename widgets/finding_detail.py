@@ -16,8 +16,9 @@ from kata_console.engine.doctor import Finding
 from widgets.findings_table import SEVERITY_STYLE, where
 
 
-def detail_text(f: Finding | None, empty: str = "") -> Text:
-    """The detail of `f` as rich text (`empty` when there is none)."""
+def detail_text(f: Finding | None, empty: str = "", footnote: str = "") -> Text:
+    """The detail of `f` as rich text (`empty` when there is none); `footnote` (what the
+    rules could not check) ends it, dimmed."""
     if f is None:
         return Text(empty, style="dim")
     out = Text()
@@ -34,6 +35,8 @@ def detail_text(f: Finding | None, empty: str = "") -> Text:
     for line in f.evidence:
         out.append("\nread: ", style="dim")
         out.append(line)
+    if footnote:
+        out.append(f"\n{footnote}", style="dim")
     return out
 
 
@@ -48,17 +51,20 @@ class FindingDetail(VerticalScroll):
     }
     """
 
-    #: what the pane shows (a refresh of the same finding keeps where the user scrolled to)
-    _shown: tuple[Finding | None, str] | None = None
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[Finding | None, str, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static()
 
-    def show(self, finding: Finding | None, empty: str = "") -> None:
-        if (finding, empty) == self._shown:
+    def show(self, finding: Finding | None, empty: str = "", footnote: str = "") -> None:
+        """Show `finding`; the same one again (a refresh) keeps where the pane was scrolled."""
+        shown = (finding, empty, footnote)
+        if shown == self._shown:
             return
-        self._shown = (finding, empty)
-        self.query_one(Static).update(detail_text(finding, empty))
+        self._shown = shown
+        self.query_one(Static).update(detail_text(finding, empty, footnote))
         self.scroll_home(animate=False)
 
     @property

@@ -38,5 +38,8 @@ class HostBar(Widget):
         else:
             age = max(0, int((self._source.now() - refreshed).total_seconds()))
             right = f"refreshed {age}s ago "
+        room = self.size.width - len(right) - 1
+        if len(left) > room > 1:  # the host's line keeps its start (what was found)
+            left = left[: room - 1] + "\u2026"
         pad = max(1, self.size.width - len(left) - len(right))
         return Content.assemble(left, " " * pad, (right, "bold" if refreshed else ""))

@@ -1,5 +1,7 @@
 """A sandbox's host processes (shim, VMM, virtiofsd): pid, role, CPU, memory, threads,
-open files, age. A process that exited between two refreshes shows its status, not a gap."""
+open files, age. A process that exited between two refreshes shows its status, not a gap;
+one shown from a recording (the demo's node) is dimmed and says `recorded` where its age
+would be: it is not alive on this machine."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import datetime as _dt
 from rich.text import Text
 
 from kata_console.engine.clock import from_unix
-from kata_console.engine.inspect.facts import ProcessFacts
+from kata_console.engine.inspect.facts import RECORDED, ProcessFacts
 from kata_console.sources.model import format_age
 from widgets.resource_table import ResourceTable
 
@@ -32,6 +34,11 @@ def process_row(p: ProcessFacts, now: _dt.datetime) -> tuple[str | Text, ...]:
     if p.error:
         return (str(p.pid), p.role, p.name, Text(p.error, style="yellow"), "-", "-", "-", "-")
     created = from_unix(p.create_time)
+    if p.status == RECORDED:  # a recording's figures, not this machine's now: dimmed
+        cpu = "-" if p.cpu_percent is None else f"{p.cpu_percent:.1f}"
+        thr, fds = ("-" if v is None else str(v) for v in (p.threads, p.fds))
+        cells = (str(p.pid), p.role, p.name, cpu, _mib(p.rss), thr, fds, RECORDED)
+        return tuple(Text(cell, style="dim") for cell in cells)
     return (
         str(p.pid),
         p.role,

@@ -233,10 +233,15 @@ class QemuHypervisor:
     def facts(self) -> Sequence[tuple[str, str]]:
         """The VM as the sandbox view shows it: QEMU's own status word (`prelaunch`: it was
         started with -S and no guest kernel runs), its pid and QMP socket."""
-        state = self.status if self.exit_reason is None else f"exited ({self.exit_reason})"
+        reason = self.exit_reason
+        state = self.status if reason is None else f"exited ({reason})"
+        if reason is not None and reason.startswith("exited with status "):  # said once
+            state = f"exited (status {reason.removeprefix('exited with status ')})"
         version = self.version.split()[0] if self.version else "?"
         out = [("vm", f"{state}, QEMU {version}; guest: simulated agent")]
-        if self.pid is not None:
+        if self.pid is not None and reason is not None:  # a pid no process has now
+            out += [("vm pid", f"{self.pid} (exited)")]
+        elif self.pid is not None:
             out += [("vm pid", str(self.pid)), ("qmp", str(self.qmp_socket))]
         if self.accel:
             out += [("machine", f"{self.config.machine}, accel {self.accel}")]

@@ -15,7 +15,7 @@ from textual.binding import Binding
 
 from kata_console.engine.doctor import severity_counts
 from kata_console.screens.filtering import FilterHandling
-from kata_console.sources.model import Operation, SandboxView
+from kata_console.sources.model import Operation, SandboxView, findings_scope
 from widgets.breadcrumb import Breadcrumb
 from widgets.filter_prompt import FilterPrompt
 from widgets.host_bar import HostBar
@@ -127,6 +127,7 @@ class ConsoleScreen(FilterHandling):
         crumb.marker = marker() if callable(marker) else ("", "")
         found = getattr(self.kc.source, "findings", None)
         crumb.findings = None if found is None else tuple(severity_counts(found).values())
+        crumb.findings_scope = findings_scope(self.kc.source)
 
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         """The app has a fresh picture: update this view (called after every reload)."""

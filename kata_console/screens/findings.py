@@ -3,9 +3,10 @@
 The table lists every finding; the pane under it shows the one under the cursor whole (the
 files, pids, mounts and loops read, Kata's own text, the fix). Enter goes to what the
 finding concerns: its container, its sandbox, or the host's chains for a loop or mount no
-sandbox owns. The demo's findings are doctor's on its recorded node (the processes,
-namespaces and sockets it shows beside the engine's sandboxes). Sources that inspect no
-host (plans) have no findings to give, and the view says so instead of claiming a clean
+sandbox owns. The findings are doctor's rules run on what the console shows (the demo's:
+on its engine's sandboxes and chains, with the recorded processes beside them). What the
+rules could not check is named, and a source whose rules did not run at all (no Kata
+state on the host) or that inspects no host (plans) says so instead of claiming a clean
 node.
 """
 
@@ -16,9 +17,12 @@ from textual.widgets import DataTable
 
 from kata_console.engine.doctor import Finding, severity_counts
 from kata_console.screens.base import ConsoleScreen
-from kata_console.sources.model import SandboxView
+from kata_console.sources.model import SandboxView, findings_scope
 from widgets.finding_detail import FindingDetail
 from widgets.findings_table import FindingsTable
+
+#: what the view says for a source that inspects nothing (a plan)
+NO_HOST = "this source inspects no host: doctor's rules have nothing to check"
 
 
 def source_findings(source: object) -> list[Finding] | None:
@@ -49,15 +53,17 @@ class FindingsScreen(ConsoleScreen):
 
     def show_sandboxes(self, sandboxes: list[SandboxView]) -> None:
         table = self.query_one(FindingsTable)
+        detail = self.query_one(FindingDetail)
         found = source_findings(self.kc.source)
-        if found is None:
-            table.border_title = "findings"
+        scope = findings_scope(self.kc.source)
+        gap = str(getattr(self.kc.source, "findings_gap", ""))
+        if found is None or scope == "not run":
+            table.border_title = "findings (not run)" if found is not None else "findings"
             table.show([])
-            self.query_one(FindingDetail).show(
-                None, "this source inspects no host: doctor's rules have nothing to check"
-            )
+            detail.show(None, gap or NO_HOST)
             return
-        table.border_title = f"findings ({counts_text(found)})"
+        counts = counts_text(found)
+        table.border_title = f"findings ({counts}{', partial' if scope else ''})"
         table.show(found)
         self._detail()
 
@@ -71,7 +77,11 @@ class FindingsScreen(ConsoleScreen):
     def _detail(self) -> None:
         table = self.query_one(FindingsTable)
         empty = "no findings: every rule found this node as Kata expects it"
-        self.query_one(FindingDetail).show(table.selected, empty)
+        footnote = ""
+        if findings_scope(self.kc.source) == "partial":
+            footnote = f"not checked: {getattr(self.kc.source, 'findings_gap', '')}"
+            empty = f"no findings from the rules that could check. {footnote}"
+        self.query_one(FindingDetail).show(table.selected, empty, footnote)
 
     def action_go(self) -> None:
         """To the container, the sandbox, or the chains view for what no sandbox owns."""

@@ -18,9 +18,12 @@ turns as soon as the RPC that found the agent gone has ended. No textual here.
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Callable
+
 from kata_console.engine import errors as E
 from kata_console.engine.lifecycle.events import LOG, STEP_BEGIN, STEP_END, Event
-from kata_console.sources.model import AgentHealth
+from kata_console.sources.model import AgentHealth, format_age
 
 #: step-end statuses that mean the agent did not answer at all
 UNREACHABLE = frozenset({"UNAVAILABLE"})
@@ -32,23 +35,45 @@ _NOTIFY = f"{E.NOTIFY_ON_ERRORS}: "
 
 Measure = tuple[AgentHealth, str]
 
+#: health intervals after which an agent's last answer no longer shows it alive
+STALE_INTERVALS = 3
+
+
+def aged(measured: Measure, at: _dt.datetime | None, now: _dt.datetime, interval: float) -> Measure:
+    """An answer is evidence for a while: `ok` says how old it is, and an answer older
+    than STALE_INTERVALS health intervals no longer shows the agent alive (`unknown`)."""
+    if measured[0] != "ok" or at is None:
+        return measured
+    age = format_age(at, now)
+    if (now - at).total_seconds() > STALE_INTERVALS * interval:
+        return "unknown", f"no answer for {age}: the last was {measured[1]}"
+    return "ok", f"{measured[1]} {age} ago"
+
 
 class AgentHealthMeter:
     """Health per sandbox id, from engine events (`apply`) and the console's own acts
-    (`stopped`, `dead`). `version` moves on every change, so views can redraw on it."""
+    (`stopped`, `dead`, a probe's `set`), each with when it was measured (`measured_at`,
+    on `clock`). `version` moves on every change, so views can redraw on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], _dt.datetime] | None = None) -> None:
         self._by_sandbox: dict[str, Measure] = {}
+        self._at: dict[str, _dt.datetime] = {}
+        self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
         self.version = 0
 
     def health(self, sandbox_id: str) -> Measure:
         """(health, the evidence for it, one line)."""
         return self._by_sandbox.get(sandbox_id, ("unknown", "no agent RPC has answered yet"))
 
+    def measured_at(self, sandbox_id: str) -> _dt.datetime | None:
+        """When the evidence of `health` was taken (None: never)."""
+        return self._at.get(sandbox_id)
+
     def set(self, sandbox_id: str, health: AgentHealth, why: str) -> bool:
         """Record a measurement; True when the health changed (the views should reload)."""
         old = self._by_sandbox.get(sandbox_id)
         self._by_sandbox[sandbox_id] = (health, why)
+        self._at[sandbox_id] = self._clock()
         if old == (health, why):
             return False
         self.version += 1

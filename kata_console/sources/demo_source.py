@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import json
 from pathlib import Path
@@ -20,12 +21,14 @@ from typing import Any
 
 from backends.host.snapshot import SnapshotHost
 from kata_console.engine.doctor import Finding
-from kata_console.engine.inspect.facts import ProcessFacts
+from kata_console.engine.inspect.facts import RECORDED, VIRTIOFSD, VMM, ProcessFacts
 from kata_console.engine.inspect.report import SandboxReport
 from kata_console.engine.lifecycle.events import Stepper
 from kata_console.engine.lifecycle.plan import Plan, parse_plan
+from kata_console.engine.mounts.chainmodel import ChainReport
 from kata_console.sources.engine_source import EngineSource
 from kata_console.sources.model import LogLine, SandboxView
+from kata_console.sources.shown_findings import shown_findings
 from kata_console.wiring import resolve_hypervisor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,6 +57,7 @@ class DemoSource(EngineSource):
             state_dir=state_dir,
             stepper=stepper,
             health_interval=health_interval,
+            probe_agents=True,
         )
         self.description = str(data.get("description", ""))
         self.plans: list[Plan] = [parse_plan(doc, base) for doc in data["sandboxes"]]
@@ -63,10 +67,13 @@ class DemoSource(EngineSource):
         #: the same sandboxes as a node showed them outside the VM (processes, namespaces,
         #: shim sockets): a recording, replayed once, shown next to what the engine runs
         self._node: dict[str, SandboxReport] = {}
-        #: doctor's findings on the recorded node (None without one: nothing inspected)
-        self.findings: list[Finding] | None = None
+        #: doctor's rules on what the console shows (every load), and what they could not
+        #: check there
+        self.findings: list[Finding] = []
+        self.findings_gap = ""
+        self._host_chains: ChainReport | None = None  # the recorded host's: read once
         if data.get("node"):
-            self._node, self.findings = _node_facts(base / data["node"])
+            self._node = _node_facts(base / data["node"])
         self._scenario: asyncio.Task[None] | None = None
         self._processes: Any = None  # a psutil scanner, made when a QEMU first runs
 
@@ -76,15 +83,18 @@ class DemoSource(EngineSource):
         views = await super().load()
         live = await self._live_vms()
         for view in views:
+            sb = self.sandboxes[view.id]
+            view.processes = shown_processes(
+                self._node.get(view.id), live.get(view.id), sb.hypervisor, self._vm_gone(sb)
+            )
             recorded = self._node.get(view.id)
             if recorded is not None:
-                view.processes = list(recorded.processes)
                 view.network, view.shim = recorded.network, recorded.shim
-            vm = live.get(view.id)
-            if vm is not None:  # the real QEMU, not the recorded node's
-                rows = view.processes
-                at = next((i for i, p in enumerate(rows) if p.role == "vmm"), len(rows))
-                view.processes = [*rows[:at], vm, *(p for p in rows[at:] if p.role != "vmm")]
+        if self._host_chains is None and self.host is not None:
+            self._host_chains = await self.chains()
+        self.findings, self.findings_gap = shown_findings(
+            self.sandboxes, views, str(self.store.root), self.host, self._host_chains
+        )
         return views
 
     async def _live_vms(self) -> dict[str, ProcessFacts]:
@@ -159,15 +169,39 @@ class DemoSource(EngineSource):
                 await self.run(sandbox.id, op)
 
 
-def _node_facts(path: Path) -> tuple[dict[str, SandboxReport], list[Finding]]:
-    """The recorded node's sandboxes by ID and doctor's findings on it (inspected once,
-    from the recording alone)."""
-    from kata_console.engine.doctor import findings_for
+def _node_facts(path: Path) -> dict[str, SandboxReport]:
+    """The recorded node's sandboxes by ID (inspected once, from the recording alone)."""
     from kata_console.engine.inspect.report import inspect_host
-    from kata_console.inspection import host_extras, open_inspection
+    from kata_console.inspection import open_inspection
 
     insp = open_inspection(str(path))
     vc_root, kata_root = insp.recorded_roots or ("/run/vc", "/run/kata")
     report = inspect_host(insp.ports, vc_root=vc_root, kata_root=kata_root)
-    findings = findings_for(report, host_extras(insp, report))
-    return {s.id: s for s in report.sandboxes}, findings
+    return {s.id: s for s in report.sandboxes}
+
+
+#: the processes that go with a sandbox's VM (Kata stops them with it)
+_WITH_THE_VM = frozenset({VMM, VIRTIOFSD})
+
+
+def shown_processes(
+    recorded: SandboxReport | None, live_vm: ProcessFacts | None, hypervisor: Any, vm_gone: bool
+) -> list[ProcessFacts]:
+    """What the processes pane lists for a demo sandbox: the real QEMU while it runs (or
+    its pid marked exited once it is not), and the recording's other processes marked
+    `recorded` (the demo runs no shim or virtiofsd: they are a node's, as recorded); a
+    stopped VM takes its recorded VMM and virtiofsd with it."""
+    rows = [
+        dataclasses.replace(p, status=RECORDED)
+        for p in (recorded.processes if recorded is not None else [])
+        if not (vm_gone and p.role in _WITH_THE_VM)
+    ]
+    vm = live_vm
+    pid = getattr(hypervisor, "pid", None)
+    if vm is None and pid and vm_gone:  # the VM this sandbox ran, gone with its stop
+        name = "qemu-system-x86_64" if hasattr(hypervisor, "query_block") else "vm"
+        vm = ProcessFacts(pid, name, VMM, None, status="exited", error="exited")
+    if vm is None:
+        return rows
+    at = next((i for i, p in enumerate(rows) if p.role == VMM), len(rows))
+    return [*rows[:at], vm, *(p for p in rows[at:] if p.role != VMM)]

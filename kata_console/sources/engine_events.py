@@ -24,6 +24,11 @@ from kata_console.sources.model import (
     exit_text,
 )
 
+#: sandbox states in which an agent runs and can be asked
+LIVE_STATES = frozenset({"ready", "running", "paused"})
+#: seconds the console's own Check may take before the agent counts as not answering
+PROBE_TIMEOUT = 5.0
+
 #: the console's line when it gives up on an agent (not a Kata text)
 AGENT_DEAD_CONCLUSION = "kata-console: treating the agent as dead"
 
@@ -72,6 +77,44 @@ class EngineEvents:
                 self._agent_dead(sb.id, error)
 
         self._watches[sb.id] = asyncio.get_running_loop().create_task(watch())
+
+    async def _probe_agents(self) -> None:
+        """The console's own health check, beside Go's monitor (which runs for a running
+        sandbox only and is silent while the agent answers): every live agent whose last
+        answer is older than the health interval is asked `Check`. Not a step: a
+        step-through never waits on it, and the log does not fill with it."""
+        while True:
+            await asyncio.sleep(self.health_interval)
+            due = [sb for sb in list(self.sandboxes.values()) if self._probe_due(sb)]
+            for sb in [sb for sb in due if sb.monitoring]:
+                # Go's monitor asked `Check` within the interval and would have notified a
+                # failure (the badge turns at once then): its silence is an answer
+                due.remove(sb)
+                self.agent.set(
+                    sb.id,
+                    "ok",
+                    f"Check answered (the health monitor's, every {self.health_interval:g} s)",
+                )
+                self._emit(StateChanged(sb.id))
+            await asyncio.gather(*(self._probe_one(sb) for sb in due))
+
+    def _probe_due(self, sb: Sandbox) -> bool:
+        if sb.id not in self._closers or sb.state not in LIVE_STATES:
+            return False  # its agent went with its VM, or it has none yet
+        if self.agent.health(sb.id)[0] in ("dead", "stopped"):
+            return False  # concluded already: nothing to measure again
+        at = self.agent.measured_at(sb.id)
+        return at is None or (self.now() - at).total_seconds() >= self.health_interval
+
+    async def _probe_one(self, sb: Sandbox) -> None:
+        try:
+            await asyncio.wait_for(sb.agent.check(), PROBE_TIMEOUT)
+        except Exception as exc:  # the agent's own text, or no answer in time
+            if sb.id in self._closers:  # not stopped while it was asked
+                self._agent_dead(sb.id, f"the console's Check: {exc or 'no answer'}")
+            return
+        self.agent.set(sb.id, "ok", "Check answered")
+        self._emit(StateChanged(sb.id))  # the evidence's age is on screen
 
     def _agent_dead(self, sandbox_id: str, reason: str) -> None:
         """The console's own conclusion (Kata's runtime says `mark agent dead` and nothing

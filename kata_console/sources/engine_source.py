@@ -35,7 +35,7 @@ from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.mounts.rootfs import RootFs
 from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import Clock, HostView
-from kata_console.sources.agent_health import AgentHealthMeter, Measure
+from kata_console.sources.agent_health import AgentHealthMeter, Measure, aged
 from kata_console.sources.engine_events import EngineEvents
 from kata_console.sources.engine_views import EngineViews
 from kata_console.sources.model import (
@@ -108,7 +108,11 @@ class EngineSource(EngineViews, EngineEvents):
         history: int = 10_000,
         health_interval: float = 5.0,
         clock: Clock | None = None,
+        probe_agents: bool = False,
     ) -> None:
+        """`probe_agents`: ask each live agent `Check` once its last answer is older than
+        `health_interval` (the health monitor watches running sandboxes only, and says
+        nothing while they answer), so every badge rests on a recent answer."""
         self.name = name
         self.demo = demo
         self.host = host
@@ -127,7 +131,9 @@ class EngineSource(EngineViews, EngineEvents):
         self._chains: dict[str, Chain] | None = None
         self.health_interval = health_interval
         #: each sandbox's agent health, measured from what its agent did
-        self.agent = AgentHealthMeter()
+        self.agent = AgentHealthMeter(self.now)
+        self.probe_agents = probe_agents
+        self._probe: asyncio.Task[None] | None = None
         #: deleted sandboxes: gone from the views, kept for the plan ops that still name them
         #: (the engine's sandbox returns to the empty state and may be created again)
         self._deleted: dict[str, Sandbox] = {}
@@ -250,6 +256,8 @@ class EngineSource(EngineViews, EngineEvents):
         for sandbox in self.sandboxes.values():
             await sandbox.stop_monitor()
         tasks = [*self._tails.values(), *self._watches.values()]
+        if self._probe is not None:
+            tasks.append(self._probe)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -274,6 +282,8 @@ class EngineSource(EngineViews, EngineEvents):
         return self.bus.clock.now()
 
     async def load(self) -> list[SandboxView]:
+        if self.probe_agents and self._probe is None:
+            self._probe = asyncio.get_running_loop().create_task(self._probe_agents())
         chains = self._rootfs_chains()
         views = [self._sandbox_view(sb, chains) for sb in self.sandboxes.values()]
         # each VM asked at once: one that does not answer holds the refresh up once, not once
@@ -356,7 +366,7 @@ class EngineSource(EngineViews, EngineEvents):
         code = getattr(spawned, "returncode", None)
         if code is not None:
             return "dead", f"its agent process exited with status {code}"
-        return measured
+        return aged(measured, self.agent.measured_at(sandbox_id), self.now(), self.health_interval)
 
     async def raw_document(self, target: Target, sandboxes: list[SandboxView]) -> RawDocument:
         """The persist.json the engine wrote for a sandbox, container or device (the

@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 
 from kata_console.engine.clock import from_unix
-from kata_console.engine.doctor import Finding, findings_for
-from kata_console.engine.inspect.facts import SHIM
+from kata_console.engine.doctor import Finding, checked, findings_for
+from kata_console.engine.inspect.facts import SHIM, HostFacts
 from kata_console.engine.inspect.report import HostReport, SandboxReport, inspect_host
 from kata_console.engine.inspect.statedir import KATA_ROOT, VC_ROOT, StateRootMissing
 from kata_console.engine.mounts.chainmodel import ChainReport
@@ -82,6 +82,13 @@ class HostSource:
         self.report: HostReport | None = None
         #: doctor's findings on the last inspection, worst first
         self.findings: list[Finding] = []
+        #: False when the last inspection found nothing for the rules to run on
+        self.findings_ran = True
+        #: what doctor's rules could not check on the last inspection, and why ("" none)
+        self.findings_gap = ""
+        #: why the last inspection found no Kata state at all ("" when it did)
+        self.state_error = ""
+        self._host_facts: HostFacts | None = None
         #: sandbox -> the shim's figures, fetched on request only (`metrics`)
         self._metrics: dict[str, dict[str, float]] = {}
         self.refreshed: _dt.datetime | None = None
@@ -100,15 +107,33 @@ class HostSource:
             # two namespace reads (`doctor` does), so growing counters are doctor's to see
             extras = host_extras(self._inspection, report, counter_wait=0)
             self.findings = findings_for(report, extras)
+            skipped = checked(report, extras)["rules_skipped"]
+            self.findings_ran = True
+            self.findings_gap = (
+                f"{', '.join(skipped)}: the recording has no host facts for them" if skipped else ""
+            )
             return report
+
+    def _no_state(self, why: str) -> None:
+        """A machine without Kata state: inspected, and nothing for doctor to check (as
+        `doctor` says with its exit 2); the host's own facts are still read."""
+        with self._lock:
+            try:
+                self._host_facts = self._inspection.ports.info.host_facts()
+            except Exception:  # the header then names no machine, the reason stays
+                self._host_facts = None
+        self.findings, self.findings_ran = [], False
+        self.findings_gap = f"doctor's rules did not run: {why}"
 
     async def load(self) -> list[SandboxView]:
         try:
             report = await asyncio.to_thread(self._inspect)
-        except StateRootMissing:  # a machine without Kata: nothing to list, not a failure
+        except StateRootMissing as exc:  # a machine without Kata: nothing to list
+            self.report, self.state_error = None, str(exc)
+            await asyncio.to_thread(self._no_state, str(exc))
             self.refreshed = self.now()
             return []
-        self.report, self.refreshed = report, self.now()
+        self.report, self.refreshed, self.state_error = report, self.now(), ""
         return [sandbox_view(s, self._metrics.get(s.id)) for s in report.sandboxes]
 
     #: the host source inspects; it never drives a Kata runtime (even with --allow-actions)
@@ -133,6 +158,10 @@ class HostSource:
 
     def header(self) -> str:
         """The host line of the top bar: name, kernel, CPUs, memory, when refreshed."""
+        if self.state_error:
+            h = self._host_facts
+            machine = f"  {h.hostname or '?'}  {h.kernel or '?'}" if h is not None else ""
+            return f"no Kata state: {self.state_error}{machine}"
         if self.report is None:
             return "host: not inspected yet"
         h = self.report.host

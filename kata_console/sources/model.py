@@ -220,6 +220,15 @@ class ConsoleSource(Protocol):
     # cannot apply is refused with its reason instead of previewing RPCs that would fail.
 
 
+def findings_scope(source: object) -> str:
+    """How far doctor's rules got on a source's facts: "" every rule checked, "partial"
+    some could not (the source's `findings_gap` says which and why), "not run" none ran
+    (nothing to check: `findings_gap` says why). A source without findings gives ""."""
+    if getattr(source, "findings_ran", True) is False:
+        return "not run"
+    return "partial" if getattr(source, "findings_gap", "") else ""
+
+
 def format_age(created: _dt.datetime | None, now: _dt.datetime) -> str:
     """k9s-style compact age (`45s`, `12m`, `3h4m`, `2d5h`); `-` when unknown."""
     if created is None:

@@ -17,6 +17,8 @@ T = TypeVar("T")
 
 #: process roles, by what Kata starts (host-and-deps.md §2.1)
 SHIM, VMM, VIRTIOFSD = "shim", "vmm", "virtiofsd"
+#: a process's `status` when it is shown from a recording: not read now, maybe not alive
+RECORDED = "recorded"
 #: the eight counters the kernel and Kata's agent both report per link
 LINK_COUNTERS = (
     "rx_bytes",
@@ -42,7 +44,8 @@ class ProcessFacts:
     """One Kata process: the shim (`containerd-shim-kata-v2 ... -id <sid>`), a VMM
     (`qemu-system-* -name sandbox-<sid>`, cloud-hypervisor, firecracker) or virtiofsd
     (`--shared-dir=.../shared/sandboxes/<sid>/shared`). `status` is psutil's, or
-    "exited"/"access-denied" when the process could not be described."""
+    "exited"/"access-denied" when the process could not be described, or `RECORDED`
+    when it comes from a recording shown beside live facts (the demo's node)."""
 
     pid: int
     name: str

@@ -210,6 +210,11 @@ class Sandbox(ContainerWrappers, DeviceReceiverSide):
             self._monitor = Monitor(self, interval)
         return self._monitor.new_watcher()
 
+    @property
+    def monitoring(self) -> bool:
+        """True while its health monitor ticks (it tells its watchers failures only)."""
+        return self._monitor is not None and self._monitor.running
+
     async def stop_monitor(self) -> None:
         """Go `monitor.stop` (from `Delete` and `Release`)."""
         if self._monitor is not None:
