@@ -29,6 +29,7 @@ VIEW_COMMANDS = (
     ("view: sandboxes", "sandboxes", None, "the list of sandboxes"),
     ("view: chains", "chains", "chains", "every overlay and erofs mount of the host"),
     ("view: logs", "logs", "logs", "every log line of the source"),
+    ("view: findings", "findings", "findings", "doctor's findings on what the console shows"),
     ("help: keys of this view", "help", "help", "every key of the current view"),
     ("refresh", "reload", "reload", "reload sandboxes from the source"),
 )
@@ -51,7 +52,7 @@ class ConsoleCommands(Provider):
         out: list[tuple[str, object, Content]] = []
         view = self.screen if isinstance(self.screen, ConsoleScreen) else None
         for title, target, action, help_text in VIEW_COMMANDS:
-            keys = [f":{target}"] if target in ("sandboxes", "chains", "logs") else []
+            keys = [f":{target}"] if target in ("sandboxes", "chains", "logs", "findings") else []
             if action and view is not None and (key := self._keys(view, action)):
                 keys.insert(0, key)
             out.append((title, partial(self.kc.jump_to, target), _help(help_text, keys)))
@@ -71,6 +72,14 @@ class ConsoleCommands(Provider):
                         _help(f"{c.state or 'not created'}, rootfs {c.rootfs_kind}", [f":{c.id}"]),
                     )
                 )
+        if getattr(self.kc.source, "stepthrough", False):
+            out.append(
+                (
+                    "view: step-through",
+                    self.kc.open_stepthrough,
+                    _help("the plan, one engine step at a time", ["T"]),
+                )
+            )
         if view is not None:
             out += self._lifecycle(view)
         return out
@@ -88,6 +97,9 @@ class ConsoleCommands(Provider):
             operation = view.operation_for(op)
             if operation is None:
                 continue
+            refusal = getattr(self.kc.source, "refusal", None)
+            if refusal is not None and refusal(operation):
+                continue  # refused up front (create of an existing one, start of a running)
             kind = _KINDS.get(operation.op.split("_", 1)[-1], operation.op)
             what = operation.target
             out.append(
