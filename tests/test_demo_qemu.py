@@ -74,7 +74,7 @@ async def test_the_demo_on_the_simulator_says_its_vms_are_simulated() -> None:
     app = make_app(source)
     async with app.run_test(size=(200, 50)) as pilot:
         wide = await _settle(app, source, pilot)
-        assert "DEMO  VM: simulated; guest: simulated agent source: demo " in wide
+        assert "DEMO  VM: simulated; guest: simulated agent · source: demo " in wide
         assert {sb.config.hypervisor_type for sb in source.sandboxes.values()} == {"sim"}
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.3)
