@@ -29,6 +29,7 @@ from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import HostSource
 from kata_console.sources.plan_source import PlanSource
+from tests.test_tui_findings import _app as findings_app
 from tests.test_tui_host import NODE, _recorded_at, host_app
 from tests.test_tui_stepthrough import FAILED_START, PLANS, STEPTHROUGH, plan_app
 from tests.test_tui_stepthrough import settle as settle_plan
@@ -65,6 +66,9 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+DOCTOR_NODE = NODE.parent / "doctor-node.json"
 
 
 def node(clock: FrozenClock) -> KataConsole:
@@ -221,6 +225,11 @@ VIEWS: dict[str, tuple[Callable[[], App[None]], str | None, tuple[str, ...]]] = 
         lambda: plan_app(PLANS / "preconditions.json")[0],
         None,
         ("c",),
+    ),
+    "findings": (
+        lambda: findings_app(DOCTOR_NODE),
+        "findings",
+        (),
     ),
     "help": (make_app, "sb-web/web", ("question_mark",)),
     "confirm": (make_app, "sb-web/web", ("x",)),

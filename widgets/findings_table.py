@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from kata_console.engine.doctor import Finding
+from widgets.resource_table import ResourceTable
 
 #: severity -> the style of its cell (the CLI's colours)
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
@@ -29,14 +29,13 @@ def where(f: Finding) -> str:
     return place
 
 
-class FindingsTable(DataTable[Text]):
-    """The findings, one per row (`show`); the cursor's finding is `selected`."""
+class FindingsTable(ResourceTable):
+    """The findings, one per row (`show`); the cursor's finding is `selected`. A title or
+    place longer than the room left ends in `…` (the finding's pane has it whole)."""
 
     BINDINGS = [
         # DataTable's own Enter (a RowSelected the screen answers), shown in the footer
         Binding("enter", "select_cursor", "Go to", id="findings.go", key_display="⏎"),
-        Binding("g", "scroll_top", "Top", show=False, id="findings.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="findings.bottom"),
     ]
 
     DEFAULT_CSS = """
@@ -45,20 +44,20 @@ class FindingsTable(DataTable[Text]):
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
-        self.findings: list[Finding] = []
+    noun = "findings"
+    elastic = {"title": 16, "where": 12}
 
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(COLUMNS, id=id, classes=classes)
+        self.findings: list[Finding] = []
 
     @property
     def selected(self) -> Finding | None:
         """The finding under the cursor."""
-        if not self.findings or not 0 <= self.cursor_row < len(self.findings):
+        key = self.selected_key
+        if key is None or not key.isdigit() or int(key) >= len(self.findings):
             return None
-        return self.findings[self.cursor_row]
+        return self.findings[int(key)]
 
     def show(self, findings: Sequence[Finding]) -> None:
         """Replace the rows, keeping the cursor on the same finding when it is still there."""
@@ -66,14 +65,15 @@ class FindingsTable(DataTable[Text]):
             return
         keep = self.selected
         self.findings = list(findings)
-        self.clear()
-        for i, f in enumerate(self.findings):
-            self.add_row(
+        rows: dict[str, tuple[str | Text, ...]] = {
+            str(i): (
                 Text(f.severity.upper(), style=SEVERITY_STYLE.get(f.severity, "")),
                 Text(f.id),
                 Text(where(f)),
                 Text(f.title),
-                key=str(i),
             )
+            for i, f in enumerate(self.findings)
+        }
+        self.apply(rows)
         if keep is not None and keep in self.findings:
-            self.move_cursor(row=self.findings.index(keep), animate=False)
+            self.select(str(self.findings.index(keep)))
