@@ -369,10 +369,13 @@ async def test_palette_includes_create_and_follows_the_keymap() -> None:
     app = make_app()
     app.set_keymap({"container.stop": "ctrl+x", "nav.logs": "f5"})
     async with app.run_test(size=SIZE) as pilot:
+        await _going(app, "sb-batch")()  # its container was never created: create applies
+        await pilot.pause()
+        assert _palette(app)["action: create container sb-batch/batch"][1].endswith("[c]")
         await _going(app, "sb-web")()
         await pilot.pause()
         entries = _palette(app)
-        assert entries["action: create container sb-web/web"][1].endswith("[c]")
+        assert "action: create container sb-web/web" not in entries  # it exists
         assert entries["action: stop container sb-web/web"][1].endswith("[^x]")
         assert entries["view: logs"][1].endswith("[f5 or :logs]")
 
