@@ -27,13 +27,14 @@ def _recorded_at() -> _dt.datetime:
     return _dt.datetime.fromtimestamp(start, _dt.UTC) + _dt.timedelta(seconds=65)
 
 
-def host_app(source: HostSource) -> KataConsole:
+def host_app(source: HostSource, **options: object) -> KataConsole:
     return KataConsole(
         source,
         theme="textual-dark",
         cursor_blink=False,
         animations=False,
         empty_notice=EMPTY_NOTICE,
+        **options,  # type: ignore[arg-type]
     )
 
 

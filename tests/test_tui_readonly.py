@@ -11,8 +11,8 @@ from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.screens.describe import DescribeScreen
 from kata_console.screens.sandbox import SandboxScreen
-from kata_console.sources.host_source import EMPTY_NOTICE, HostSource
-from tests.test_tui_host import NODE, _recorded_at
+from kata_console.sources.host_source import HostSource
+from tests.test_tui_host import NODE, _recorded_at, host_app
 from tests.test_tui_sizes import settle
 from tests.tui_support import make_app
 from widgets.status_line import StatusLine
@@ -22,14 +22,7 @@ LIFECYCLE = {"Start", "Stop", "Delete", "Create", "Kill", "Pause", "Resume", "Me
 
 def recording(allow_actions: bool) -> KataConsole:
     source = HostSource(snapshot=str(NODE), clock=FrozenClock(_recorded_at()))
-    return KataConsole(
-        source,
-        theme="textual-dark",
-        cursor_blink=False,
-        animations=False,
-        empty_notice=EMPTY_NOTICE,
-        allow_actions=allow_actions,
-    )
+    return host_app(source, allow_actions=allow_actions)
 
 
 @pytest.mark.parametrize("allow_actions", [False, True])

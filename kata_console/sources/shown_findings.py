@@ -21,6 +21,7 @@ from kata_console.engine.inspect.facts import HostFacts
 from kata_console.engine.inspect.report import ContainerReport, HostReport, SandboxReport
 from kata_console.engine.mounts.chainmodel import ChainReport
 from kata_console.engine.ports import HostView
+from kata_console.exports import device_dict
 from kata_console.sources.model import SandboxView
 
 if TYPE_CHECKING:
@@ -71,19 +72,8 @@ def _sandbox(sb: Sandbox, view: SandboxView, store_dir: str) -> SandboxReport:
         )
         for c in view.containers
     ]
-    devices = [
-        {
-            "id": d.id,
-            "host_path": d.host_path,
-            "kind": d.kind,
-            "refcount": d.refcount,
-            "attach_count": d.attach_count,
-            "index": d.index,
-            "address": d.address,
-            "read_only": d.read_only,
-        }
-        for d in view.devices
-    ]
+    # the engine's devices as `play --json` writes them (the host's side is the host's)
+    devices = [{k: v for k, v in device_dict(d).items() if k != "host_side"} for d in view.devices]
     return SandboxReport(
         id=sb.id,
         runtime="go",  # the engine plays Go's runtime (virtcontainers)
