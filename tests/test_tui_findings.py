@@ -42,6 +42,14 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
+async def _go_to_finding(pilot, rule: str) -> None:  # type: ignore[no-untyped-def]
+    """Enter on the first finding of `rule` in the findings view."""
+    table = pilot.app.screen.query_one(FindingsTable)
+    table.move_cursor(row=next(i for i, f in enumerate(table.findings) if f.id == rule))
+    await pilot.press("enter")
+    await _settle(pilot)
+
+
 def _crumb(app: KataConsole) -> str:
     return str(app.screen.query_one(Breadcrumb).render())
 
@@ -74,22 +82,14 @@ async def test_enter_goes_to_the_sandbox_or_to_the_chains_for_a_host_finding() -
         await _settle(pilot)
         await pilot.press("F")
         await _settle(pilot)
-        table = app.screen.query_one(FindingsTable)
-        row = next(i for i, f in enumerate(table.findings) if f.id == "shim-socket-unreachable")
-        table.move_cursor(row=row)
-        await pilot.press("enter")
-        await _settle(pilot)
+        await _go_to_finding(pilot, "shim-socket-unreachable")
         assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-batch"
         facts = " ".join(t.plain for t in app.screen.query_one(FactsPanel).lines(200))
         assert "(shim-socket-unreachable)" in facts and "(tap-without-redirect)" in facts
         await pilot.press("escape")  # back to the findings, where the user was
         await _settle(pilot)
         assert isinstance(app.screen, FindingsScreen)
-        table = app.screen.query_one(FindingsTable)
-        row = next(i for i, f in enumerate(table.findings) if f.id == "orphan-loop")
-        table.move_cursor(row=row)
-        await pilot.press("enter")
-        await _settle(pilot)
+        await _go_to_finding(pilot, "orphan-loop")
         assert isinstance(app.screen, ChainsScreen)
 
 
@@ -154,11 +154,7 @@ async def test_esc_after_a_finding_returns_to_the_findings_when_its_view_was_ope
         await _settle(pilot)
         await pilot.press("F")
         await _settle(pilot)
-        table = app.screen.query_one(FindingsTable)
-        row = next(i for i, f in enumerate(table.findings) if f.id == "shim-socket-unreachable")
-        table.move_cursor(row=row)
-        await pilot.press("enter")
-        await _settle(pilot)
+        await _go_to_finding(pilot, "shim-socket-unreachable")
         assert isinstance(app.screen, SandboxScreen) and app.screen.sandbox_id == "sb-batch"
         await pilot.press("escape")
         await _settle(pilot)

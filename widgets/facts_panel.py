@@ -31,10 +31,10 @@ def _text(value: str | Text) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
 
 
-def line_spans(plain: str, width: int) -> list[tuple[int, int]]:
+def line_spans(plain: str, width: int, breaks: str = BREAK_AFTER) -> list[tuple[int, int]]:
     """(start, end) of each line of `plain` cut to at most `width` cells, at the last break
-    point that fits (after a separator, or a space that is dropped); a run with no break
-    point is cut at the width."""
+    point that fits (after one of `breaks`, or a space that is dropped); a run with no
+    break point is cut at the width."""
     width = max(1, width)
     spans: list[tuple[int, int]] = []
     start = 0
@@ -42,7 +42,7 @@ def line_spans(plain: str, width: int) -> list[tuple[int, int]]:
         rest = plain[start:]
         cut = 0
         for i in range(min(len(rest), width), 0, -1):
-            if rest[i - 1] in BREAK_AFTER or (i < len(rest) and rest[i] == " "):
+            if rest[i - 1] in breaks or (i < len(rest) and rest[i] == " "):
                 cut = i
                 break
         if cut == 0:  # no break point: cut at the width (cells, for wide characters)

@@ -39,10 +39,19 @@ def _plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
 
 
-def _width(cell: object) -> int:
+def cell_width(cell: object) -> int:
     """Cells of the widest line of a cell, as DataTable lays it out."""
     text = cell.plain if isinstance(cell, Text) else str(cell)
     return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def cut_lines(cell: Cell, width: int) -> Text:
+    """Each line of `cell` within `width` cells, ending in `…` where it was longer."""
+    text = cell.copy() if isinstance(cell, Text) else Text(cell)
+    lines = text.split("\n", allow_blank=True)
+    for line in lines:
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join(lines) if len(lines) > 1 else lines[0]
 
 
 class ResourceTable(DataTable[Cell]):
@@ -224,11 +233,7 @@ class ResourceTable(DataTable[Cell]):
 
     def shorten(self, column: str, cell: Cell, width: int) -> Cell:
         """`cell` of an elastic column cut to `width` cells; its head is kept."""
-        text = cell.copy() if isinstance(cell, Text) else Text(cell)
-        lines = text.split("\n", allow_blank=True)
-        for line in lines:
-            line.truncate(width, overflow="ellipsis")
-        return Text("\n").join(lines) if len(lines) > 1 else lines[0]
+        return cut_lines(cell, width)
 
     def share(self, free: int, wants: dict[str, tuple[int, int]]) -> dict[str, int]:
         """Widths of the elastic columns that do not fit whole, given `free` cells for
@@ -260,7 +265,7 @@ class ResourceTable(DataTable[Cell]):
         widest = {  # the sorted column's header gains " ▲"
             key: max(
                 [cell_len(label) + 2 * (key == self._sort)]
-                + [_width(row[i]) for row in rows.values()]
+                + [cell_width(row[i]) for row in rows.values()]
             )
             for i, (key, label) in enumerate(self._columns)
         }
@@ -291,7 +296,7 @@ class ResourceTable(DataTable[Cell]):
         cells = []
         for key in shown:
             cell = row[at[key]]
-            if key in cut and _width(cell) > cut[key]:
+            if key in cut and cell_width(cell) > cut[key]:
                 cell = self.shorten(key, cell, cut[key])
             cells.append(cell)
         return tuple(cells)
@@ -387,10 +392,10 @@ class ResourceTable(DataTable[Cell]):
             return
         for key, column in self.columns.items():
             width, widest = max(
-                ((_width(self.get_cell(row, key)), row) for row in self.rows),
+                ((cell_width(self.get_cell(row, key)), row) for row in self.rows),
                 key=lambda pair: pair[0],
             )
-            if max(width, _width(column.label)) != column.content_width:
+            if max(width, cell_width(column.label)) != column.content_width:
                 # DataTable re-measures the column from this one cell (the whole column
                 # when it is narrower): one cell per column, not one per changed cell
                 self.update_cell(widest, key, self.get_cell(widest, key), update_width=True)

@@ -5,24 +5,24 @@ file=.../layer.erofs ro` is the text of the engine's `step.held` event: what the
 approves with a key is what runs. A phase badge says whether it is held, running, or
 whether the plan runs freely, finished or was aborted.
 
-The text is wrapped where it can be read: at spaces, else after a `,` `=` `(` `{` `/`, a
-word is split only when nothing else fits. When the pane is short the line of context (its
+The text is wrapped where it can be read: at spaces, else after a `,` `=` `{` `/` (facts_panel's
+`line_spans`); a word is split only when nothing else fits. When the pane is short the line of context (its
 last part: the key that runs the step) keeps its row and the step text is cut with `…`;
 the timeline and the log have it whole once it ran.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.cells import cell_len
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-#: where a line may be broken: after a space, else after these characters (after a
-#: bracket only when it opens a word's arguments: ` (` moves to the next line whole)
-_BREAK = re.compile(r"(?<=[ ,=/:;.-])|(?<=[^ ][({])")
+from widgets.facts_panel import line_spans
+
+#: where a step's text may break besides a space: after these (not `_`: `container_id`
+#: and `exec_id` stay whole; after `{`: `CreateContainer{` ends a line)
+STEP_BREAKS = "/-.,:;={"
 
 #: phase -> (badge, style)
 PHASES: dict[str, tuple[str, str]] = {
@@ -115,21 +115,9 @@ def wrap_parts(parts: list[str], width: int) -> list[str]:
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most `width` cells, broken at spaces, else after punctuation, filled
-    greedily; a word is cut only where no such place is within `width`."""
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        line = ""
-        for atom in _BREAK.split(paragraph):
-            while cell_len(atom.rstrip()) > width:  # no place to break: cut
-                if line.strip():
-                    lines.append(line.rstrip())
-                lines.append(atom[:width])
-                atom, line = atom[width:], ""
-            if cell_len((line + atom).rstrip()) <= width:
-                line += atom
-            else:
-                lines.append(line.rstrip())
-                line = atom.lstrip()
-        lines.append(line.rstrip())
-    return lines
+    """Lines of at most `width` cells, broken at spaces, else after `STEP_BREAKS`."""
+    return [
+        paragraph[a:b]
+        for paragraph in text.splitlines() or [""]
+        for a, b in line_spans(paragraph, width, STEP_BREAKS)
+    ]

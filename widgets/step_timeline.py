@@ -22,6 +22,8 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from widgets.resource_table import cell_width, cut_lines
+
 if TYPE_CHECKING:
     from kata_console.sources.plan_source import StepRow
 
@@ -94,6 +96,8 @@ class StepTimeline(DataTable[Text]):
         self.show_durations = show_durations
         self._shown = 0
         self._steps: list[StepRow] = []
+        #: each column's widest cell (or label) over the steps so far, measured once each
+        self._widest = [cell_len(label) for _, label in COLUMNS]
         #: the step column's width the rows were laid out for (0: not laid out yet)
         self._text_width = 0
 
@@ -112,8 +116,11 @@ class StepTimeline(DataTable[Text]):
         if not new:
             return 0
         self._steps.extend(new)
+        for row in new:
+            cells = step_cells(row, self.show_durations)
+            self._widest = [max(w, cell_width(c)) for w, c in zip(self._widest, cells, strict=True)]
         follow = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        if self._width_for(self._steps) != self._text_width:
+        if self._width_for() != self._text_width:
             self._lay_out()
         else:
             with self.app.batch_update():
@@ -125,7 +132,7 @@ class StepTimeline(DataTable[Text]):
         return len(new)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._steps and self._width_for(self._steps) != self._text_width:
+        if self._steps and self._width_for() != self._text_width:
             self._lay_out()
 
     def watch_show_vertical_scrollbar(self, shown: bool) -> None:
@@ -141,14 +148,14 @@ class StepTimeline(DataTable[Text]):
     def _add(self, row: StepRow) -> None:
         cells = step_cells(row, self.show_durations)
         if self._text_width:
-            cells = (*cells[:-1], _cut(cells[-1], self._text_width))
+            cells = (*cells[:-1], cut_lines(cells[-1], self._text_width))
         tall = row.error is not None or row.result is not None
         self.add_row(*cells, key=str(row.step), height=2 if tall else 1)
 
     def _lay_out(self) -> None:
         """Add every row again for the step column's new width (the cursor stays)."""
         at = self.cursor_row
-        self._text_width = self._width_for(self._steps)
+        self._text_width = self._width_for()
         with self.app.batch_update():
             self.clear(columns=True)  # the columns are measured again from the rows
             for key, label in COLUMNS:
@@ -164,28 +171,11 @@ class StepTimeline(DataTable[Text]):
         self._clear_caches()
         self.refresh()
 
-    def _width_for(self, steps: Sequence[StepRow]) -> int:
+    def _width_for(self) -> int:
         """Cells the step column has (0: whole, as long as the widest step)."""
         room = self.scrollable_content_region.width
         if room <= 0:
             return 0
-        cells = [step_cells(row, self.show_durations) for row in steps]
         pad = 2 * self.cell_padding
-        widths = [
-            max([cell_len(label)] + [_lines_width(c[i]) for c in cells])
-            for i, (_, label) in enumerate(COLUMNS)
-        ]
-        free = room - sum(w + pad for w in widths[:-1]) - pad
-        return 0 if widths[-1] <= free else max(free, 8)
-
-
-def _lines_width(cell: Text) -> int:
-    return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
-
-
-def _cut(cell: Text, width: int) -> Text:
-    """Each line of `cell` within `width` cells, ending in `…` where it was longer."""
-    lines = cell.split("\n", allow_blank=True)
-    for line in lines:
-        line.truncate(width, overflow="ellipsis")
-    return Text("\n").join(lines)
+        free = room - sum(w + pad for w in self._widest[:-1]) - pad
+        return 0 if self._widest[-1] <= free else max(free, 8)
