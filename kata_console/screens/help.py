@@ -7,7 +7,7 @@ disabled key is disabled.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -21,11 +21,22 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 
-def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
-    """(key, description, binding id, where, enabled) for every binding of the chain,
-    the console's (with ids) before the widgets' built-ins, nearest first within each;
-    a key shadowed by a nearer binding is left out."""
-    rows: list[tuple[str, str, str, str, bool]] = []
+class KeyEntry(NamedTuple):
+    """One row of `?`: a key as Textual names it and as the help shows it."""
+
+    key: str
+    display: str
+    description: str
+    binding_id: str
+    where: str
+    enabled: bool
+
+
+def key_entries(screen: Screen[object]) -> list[KeyEntry]:
+    """Every binding of the chain, the console's (with ids) before the widgets'
+    built-ins, nearest first within each; a key shadowed by a nearer binding is left
+    out. The rows of `?` (`key_rows`), with each key's name as a binding spells it."""
+    rows: list[KeyEntry] = []
     seen: set[str] = set()
     app = screen.app
     chain: list[tuple[DOMNode, list[Binding]]] = [
@@ -42,7 +53,8 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
             display = binding.key_display or app.get_key_display(binding)
             where = type(node).__name__
             rows.append(
-                (
+                KeyEntry(
+                    binding.key,
                     display,
                     binding.description or binding.action,
                     binding.id or "",
@@ -52,7 +64,7 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
             )
     # keys of the view's other panes (they work once that pane has focus: Tab / click)
     in_chain = {id(node) for node, _ in chain}
-    listed = {row[2] for row in rows if row[2]}
+    listed = {row.binding_id for row in rows if row.binding_id}
     for widget in screen.query("*"):
         if id(widget) in in_chain:
             continue
@@ -62,9 +74,26 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
             listed.add(binding.id)
             display = binding.key_display or app.get_key_display(binding)
             where = f"{type(widget).__name__} (when focused)"
-            rows.append((display, binding.description or binding.action, binding.id, where, True))
+            rows.append(
+                KeyEntry(
+                    binding.key,
+                    display,
+                    binding.description or binding.action,
+                    binding.id,
+                    where,
+                    True,
+                )
+            )
     # the console's own keys (they have ids) first, then the widgets' built-in ones
-    return sorted(rows, key=lambda row: not row[2])
+    return sorted(rows, key=lambda row: not row.binding_id)
+
+
+def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
+    """(key, description, binding id, where, enabled) for every row of `?`."""
+    return [
+        (row.display, row.description, row.binding_id, row.where, row.enabled)
+        for row in key_entries(screen)
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
