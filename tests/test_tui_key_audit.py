@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.worker import WorkerCancelled
 
 import kata_console.screens as screens_pkg
+from kata_console.screens.help import key_entries
 from kata_console.sources.demo_source import DemoSource
 from kata_console.sources.model import Operation
 from tests.conftest import REPO
@@ -372,3 +373,28 @@ def test_the_audit_reaches_every_screen_of_the_console(
     declared -= {"ConsoleScreen", "ResourceScreen", "FilterHandling"}  # bases
     missing = declared - reached - {CommandPalette.__name__}
     assert not missing, f"screens the key audit never reaches: {sorted(missing)}"
+
+
+async def test_esc_on_the_first_view_is_offered_only_while_it_clears_a_filter() -> None:
+    """The first view has nowhere to go back to: Esc is in its footer and `?` only while
+    a filter is set, and then it clears the filter."""
+    from tests.keypicture import footer_keys
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#sandboxes")
+
+        def offered() -> tuple[bool, bool]:
+            in_help = any(e.key == "escape" for e in key_entries(screen) if not elsewhere(e))
+            return any(k == "escape" for k, _ in footer_keys(screen)), in_help
+
+        assert offered() == (False, False)
+        await pilot.press("slash", "w", "e", "b", "enter")
+        await pilot.pause()
+        assert table.filter == "web" and offered() == (True, True)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.filter == "" and offered() == (False, False)
+        assert app.screen is screen
