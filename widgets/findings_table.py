@@ -35,8 +35,8 @@ class FindingsTable(DataTable[Text]):
     BINDINGS = [
         # DataTable's own Enter (a RowSelected the screen answers), shown in the footer
         Binding("enter", "select_cursor", "Go to", id="findings.go", key_display="⏎"),
-        Binding("g", "scroll_top", "Top", show=False, id="findings.top"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="findings.bottom"),
+        Binding("g,home", "scroll_top", "Top", show=False, id="findings.top"),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False, id="findings.bottom"),
     ]
 
     DEFAULT_CSS = """

@@ -59,12 +59,12 @@ class StepTimeline(DataTable[Text]):
 
     | Key | Description |
     | :- | :- |
-    | g / G | First / last step (G follows new steps again). |
+    | g / G, home / end | First / last step (G and end follow new steps again). |
     """
 
     BINDINGS = [
-        Binding("g", "scroll_top", "Top", show=False, id="timeline.top"),
-        Binding("G", "follow", "Newest", show=False, id="timeline.newest"),
+        Binding("g,home", "scroll_top", "Top", show=False, id="timeline.top"),
+        Binding("G,end", "follow", "Newest", show=False, id="timeline.newest"),
     ]
 
     DEFAULT_CSS = """
@@ -118,6 +118,11 @@ class StepTimeline(DataTable[Text]):
         the newest step in sight if the cursor is on it."""
         if shown and self.row_count and self.cursor_row >= self.row_count - 1:
             self.call_after_refresh(self.action_follow)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":
+            return False  # a finished step opens nothing (Enter on an op does)
+        return super().check_action(action, parameters)
 
     def action_follow(self) -> None:
         if self.row_count:
