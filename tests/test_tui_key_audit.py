@@ -158,12 +158,13 @@ README = REPO / "README.md"
 #: README keys-table row -> (places it speaks of, the pane class the keys need focused);
 #: a row about a pane applies where that pane can take focus
 README_WHERE: dict[str, tuple[frozenset[str], str | None]] = {
-    "everywhere": (VIEWS, None),
+    "every view": (VIEWS, None),
     "tables": (VIEWS, "DataTable"),
     "every table (sandboxes, containers, devices, processes, links, ops)": (
         VIEWS,
         "ResourceTable",
     ),
+    "sandboxes, sandbox, container": (frozenset({"sandboxes", "sandbox", "container"}), None),
     "sandboxes, sandbox, container, chains": (
         frozenset({"sandboxes", "sandbox", "container", "chains"}),
         None,
@@ -185,9 +186,21 @@ README_NOT_AUDITED = {
 }
 #: (row, key) -> where that key of the row is for, where the row's text says so
 README_ONLY: dict[tuple[str, str], tuple[frozenset[str], str | None]] = {
+    ("every view", "escape"): (VIEWS - {"sandboxes"}, None),  # "on the first view ... only then"
+    ("every view", "L"): (VIEWS - {"logs"}, None),  # "each from the other views"
+    ("every view", "C"): (VIEWS - {"chains"}, None),
+    ("every view", "F"): (VIEWS - {"findings"}, None),
+    ("sandbox / container", "enter"): (frozenset({"sandbox"}), None),  # "on a container row"
     ("sandbox / container", "o"): (frozenset({"container"}), None),  # "on the container screen"
+    ("step-through", "enter"): (frozenset({"stepthrough"}), "OpList"),  # "on an op"
     ("step-through", "T"): (frozenset({"sandboxes"}), None),  # "returns to it from other views"
-    ("device row", "escape"): (frozenset({"device"}), None),  # "esc closes" the device
+    ("device row", "escape"): (frozenset({"device"}), None),  # "esc closes it"
+    ("log pane", "p"): (VIEWS - {"stepthrough"}, "LogView"),  # "the plan's" there
+    ("log pane", "n"): (VIEWS - {"stepthrough"}, "LogView"),
+}
+#: (row, key) -> (source, place) the row's text says the key is not for
+README_EXCEPT: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
+    ("sandbox / container", "l"): frozenset({("host", "sandbox")}),  # "no log pane"
 }
 #: rows for one kind of source only
 README_SOURCES = {
@@ -232,7 +245,7 @@ def readme_keys(source: str, place: str) -> list[tuple[str, str | None]]:
             continue
         for key in keys:
             at, needs = README_ONLY.get((where, key), (places, pane))
-            if place in at:
+            if place in at and (source, place) not in README_EXCEPT.get((where, key), ()):
                 out.append((key, needs))
     return out
 
