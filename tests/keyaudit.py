@@ -102,10 +102,11 @@ def judge_setups(reports: Iterable[PlaceReport]) -> None:
     for report in reports:
         for o in report.outcomes:
             if o.code is not None and not o.problem:
+                worked.setdefault((o.code, o.place), o)  # the same view first
                 worked.setdefault(o.code, o)
     for report in reports:
         for o in report.outcomes:
-            there = worked.get(o.code)
+            there = worked.get((o.code, o.place)) or worked.get(o.code)
             if o.problem.startswith(keyprep.NO_SETUP) and there is not None:
                 why = o.problem.removeprefix(keyprep.NO_SETUP)
                 o.did = f"{why}; works on {there.place} [{there.focus}]"
@@ -287,7 +288,14 @@ class Audit:
         if cls in self.memo:
             first = self.memo[cls]
             return replace(
-                first, place=outcome.place, focus=focus, lists=lists, did=f"as on {first.place}"
+                first,
+                place=outcome.place,
+                focus=focus,
+                key=key,
+                lists=lists,
+                did=f"as {first.key} on {first.place}"
+                if first.key != key
+                else f"as on {first.place}",
             )
         screen = await self.back_to(focus)
         if not found.enabled:
