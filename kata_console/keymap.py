@@ -235,6 +235,18 @@ def binding_keys(node: DOMNode, binding_id: str) -> list[str]:
     return [key for key, binding in live_bindings(node) if binding.id == binding_id]
 
 
+def typed_by_focus(node: DOMNode, action: str) -> bool:
+    """A text input has focus and every key of `action` here is a character it types:
+    the key cannot run the action then, so the binding is not offered. (Textual leaves
+    `/`, `\\`, `-`, `+`, `@` and `_` in the footer while an input has focus.)"""
+    from textual.widgets import Input
+
+    if not isinstance(node.screen.focused, Input):
+        return False
+    keys = keys_for(node, action)
+    return bool(keys) and all(len(k) == 1 or k in CHARACTER_NAMES or k == "space" for k in keys)
+
+
 def priority_keys(node: DOMNode) -> set[str]:
     """Keys the node binds with priority (they win wherever focus is)."""
     return {key for key, binding in live_bindings(node) if binding.priority}

@@ -89,7 +89,11 @@ class Navigation:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stepthrough":  # only a plan source has a step-through (hidden otherwise)
-            return bool(getattr(self.source, "stepthrough", False))
+            if not getattr(self.source, "stepthrough", False):
+                return False
+            # on the step-through itself `T` has nowhere to go: not offered there
+            installed = self.is_screen_installed("stepthrough")
+            return not (installed and self.screen is self.get_screen("stepthrough"))
         return True
 
     def open_jump(self) -> None:

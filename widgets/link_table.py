@@ -60,5 +60,10 @@ class LinkTable(ResourceTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(COLUMNS, id=id, classes=classes)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":
+            return False  # a link has no view of its own: Enter is not offered
+        return super().check_action(action, parameters)
+
     def show(self, net: NetnsFacts | None) -> int:
         return self.apply(link_rows(net) if net is not None else {})

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kata_console.keymap import keys_for, priority_keys
+from kata_console.keymap import keys_for, priority_keys, typed_by_focus
 from kata_console.sources.model import LogLine
 from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
 from widgets.log_view import LogView
@@ -171,9 +171,12 @@ class LogPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A key the pane's screen binds with priority (the step-through's `n` and `p`) is
-        the screen's on that screen: the pane neither runs nor lists it there."""
+        the screen's on that screen: the pane neither runs nor lists it there; nor one
+        its open prompt types."""
         if not self.is_attached:
             return True
+        if typed_by_focus(self, action):
+            return False  # its prompt has focus and types the key (`/`, `\\`)
         mine = keys_for(self, action)
         return not (mine and set(mine) <= priority_keys(self.screen))
 

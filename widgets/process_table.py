@@ -66,5 +66,10 @@ class ProcessTable(ResourceTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(COLUMNS, id=id, classes=classes)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":
+            return False  # a process has no view of its own: Enter is not offered
+        return super().check_action(action, parameters)
+
     def show(self, processes: list[ProcessFacts], now: _dt.datetime) -> int:
         return self.apply({str(p.pid): process_row(p, now) for p in processes})

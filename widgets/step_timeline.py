@@ -67,12 +67,12 @@ class StepTimeline(DataTable[Text]):
 
     | Key | Description |
     | :- | :- |
-    | g / G | First / last step (G follows new steps again). |
+    | g / G, home / end | First / last step (G and end follow new steps again). |
     """
 
     BINDINGS = [
-        Binding("g", "scroll_top", "Top", show=False, id="timeline.top"),
-        Binding("G", "follow", "Newest", show=False, id="timeline.newest"),
+        Binding("g,home", "scroll_top", "Top", show=False, id="timeline.top"),
+        Binding("G,end", "follow", "Newest", show=False, id="timeline.newest"),
     ]
 
     DEFAULT_CSS = """
@@ -138,6 +138,11 @@ class StepTimeline(DataTable[Text]):
     def watch_show_vertical_scrollbar(self, shown: bool) -> None:
         """A scrollbar takes two cells from the step column."""
         self.on_resize(events.Resize(self.size, self.virtual_size))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":
+            return False  # a finished step opens nothing (Enter on an op does)
+        return super().check_action(action, parameters)
 
     def action_follow(self) -> None:
         if self.row_count:

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from kata_console.engine.doctor import severity_counts
+from kata_console.keymap import typed_by_focus
 from kata_console.screens.filtering import FilterHandling
 from kata_console.sources.model import Operation, SandboxView, findings_scope
 from widgets.breadcrumb import Breadcrumb
@@ -145,11 +146,23 @@ class ConsoleScreen(FilterHandling):
     # ------------------------------------------------------------------ actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if typed_by_focus(self, action):
+            return False  # a prompt has focus: it types the key (`/`), nothing runs
+        if action == "back" and not self._somewhere_back():
+            return False  # the first view, nothing filtered: Esc has nothing to do
+        if action in ("logs", "chains", "findings") and self.crumbs == (action,):
+            return False  # the view the key opens is this one
         if action in MUTATING_ACTIONS and self.kc.actions_impossible:
             return False  # no flag can make them apply here: not offered
         if action in MUTATING_ACTIONS and self.kc.actions_refused:
             return None  # shown dimmed in the footer; the status line says why
         return True
+
+    def _somewhere_back(self) -> bool:
+        """Esc leaves the view (another is under it) or clears the focused filter."""
+        stack = self.app.screen_stack
+        under = bool(stack) and stack[0] is not self
+        return under or bool(getattr(self.focused, "filter", ""))
 
     def action_back(self) -> None:
         if self.clear_focused_filter():

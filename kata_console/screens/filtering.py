@@ -23,6 +23,7 @@ class FilterHandling(Screen[None]):
 
     def on_filter_prompt_applied(self, event: FilterPrompt.Applied) -> None:
         event.stop()
+        self.refresh_bindings()  # Esc clears a filter, even on the first view
         line = self.query_one(StatusLine)
         if event.term:
             noun = event.target.noun
@@ -48,6 +49,7 @@ class FilterHandling(Screen[None]):
                 line.clear()  # a bad term's error is over once the user moves on
             return False
         focused.set_filter("")  # type: ignore[attr-defined]
+        self.refresh_bindings()
         line = self.query_one(StatusLine)
         if line.message.startswith("filter"):
             line.clear()

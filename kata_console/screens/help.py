@@ -1,13 +1,15 @@
 """`?`: every key of the view underneath, with its binding id and whether it is usable.
 
 Built from the view's live binding chain (focused widget, screen, app), so it never
-drifts from what the keys do, includes keys hidden from the footer, and says why a
-disabled key is disabled.
+drifts from what the keys do, includes keys hidden from the footer (and the palette's,
+which the footer shows apart), and says why a disabled key is disabled. The keys of the
+view's other panes are listed as theirs ("when focused") when those panes are on the
+screen and take them there; Tab and shift+Tab only when there is another pane to go to.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -15,25 +17,40 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
 
-def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
-    """(key, description, binding id, where, enabled) for every binding of the chain,
-    the console's (with ids) before the widgets' built-ins, nearest first within each;
-    a key shadowed by a nearer binding is left out."""
-    rows: list[tuple[str, str, str, str, bool]] = []
+class KeyEntry(NamedTuple):
+    """One row of `?`: a key as Textual names it and as the help shows it."""
+
+    key: str
+    display: str
+    description: str
+    binding_id: str
+    where: str
+    enabled: bool
+
+
+def key_entries(screen: Screen[object]) -> list[KeyEntry]:
+    """Every binding of the chain, the console's (with ids) before the widgets'
+    built-ins, nearest first within each; a key shadowed by a nearer binding is left
+    out. The rows of `?` (`key_rows`), with each key's name as a binding spells it."""
+    rows: list[KeyEntry] = []
     seen: set[str] = set()
     app = screen.app
     chain: list[tuple[DOMNode, list[Binding]]] = [
         (node, [b for _, b in bindings]) for node, bindings in screen._binding_chain
     ]
+    single = len(screen.focus_chain) < 2  # Tab has no other pane to go to
     for node, bindings in chain:
         for binding in bindings:
-            if binding.key in seen or binding.system or binding.action == "command_palette":
+            if binding.key in seen or binding.system:
+                continue
+            if single and binding.action in _PANE_CYCLE:
                 continue
             state = app._check_action_state(binding.action, node)
             if state is False:
@@ -42,7 +59,8 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
             display = binding.key_display or app.get_key_display(binding)
             where = type(node).__name__
             rows.append(
-                (
+                KeyEntry(
+                    binding.key,
                     display,
                     binding.description or binding.action,
                     binding.id or "",
@@ -52,19 +70,47 @@ def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
             )
     # keys of the view's other panes (they work once that pane has focus: Tab / click)
     in_chain = {id(node) for node, _ in chain}
-    listed = {row[2] for row in rows if row[2]}
+    listed = {row.binding_id for row in rows if row.binding_id}
     for widget in screen.query("*"):
-        if id(widget) in in_chain:
-            continue
+        if id(widget) in in_chain or not _on_screen(widget):
+            continue  # a hidden pane, a closed prompt: no focus can reach them now
         for _, binding in widget._bindings:
             if not binding.id or binding.id in listed:
                 continue
+            if app._check_action_state(binding.action, widget) is False:
+                continue  # not the pane's there (the step-through's `n` and `p`)
             listed.add(binding.id)
             display = binding.key_display or app.get_key_display(binding)
             where = f"{type(widget).__name__} (when focused)"
-            rows.append((display, binding.description or binding.action, binding.id, where, True))
+            rows.append(
+                KeyEntry(
+                    binding.key,
+                    display,
+                    binding.description or binding.action,
+                    binding.id,
+                    where,
+                    True,
+                )
+            )
     # the console's own keys (they have ids) first, then the widgets' built-in ones
-    return sorted(rows, key=lambda row: not row[2])
+    return sorted(rows, key=lambda row: not row.binding_id)
+
+
+#: the actions of Tab and shift+Tab (listed only where there is another pane)
+_PANE_CYCLE = frozenset({"app.focus_next", "app.focus_previous", "focus_next", "focus_previous"})
+
+
+def _on_screen(widget: Widget) -> bool:
+    """Shown, and so is every container it is in."""
+    return all(node.display for node in widget.ancestors_with_self if isinstance(node, Widget))
+
+
+def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, str, bool]]:
+    """(key, description, binding id, where, enabled) for every row of `?`."""
+    return [
+        (row.display, row.description, row.binding_id, row.where, row.enabled)
+        for row in key_entries(screen)
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
