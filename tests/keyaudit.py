@@ -229,7 +229,7 @@ class Audit:
             classes = {c.__name__ for c in type(self.app.focused).__mro__}
             panes |= classes
             report.help[focus] = key_entries(screen)
-            report.footer[focus] = footer_keys(screen) if view else []
+            report.footer[focus] = footer_keys(screen)  # a modal with its own footer too
             if not view:
                 report.hints |= hint_keys(screen)
             lists: dict[str, set[str]] = {}

@@ -201,6 +201,15 @@ README_ONLY: dict[tuple[str, str], tuple[frozenset[str], str | None]] = {
 #: (row, key) -> (source, place) the row's text says the key is not for
 README_EXCEPT: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
     ("sandbox / container", "l"): frozenset({("host", "sandbox")}),  # "no log pane"
+    # the audit's host is a recording: "a recording has no shim to ask" (a live host's `m`
+    # against a shim socket double: tests/test_tui_host.py)
+    ("sandbox (host and snapshot sources)", "m"): frozenset({("host", "sandbox")}),
+    # "not on a host or a recording, which drive no Kata runtime"
+    **{("sandboxes", key): frozenset({("host", "sandboxes")}) for key in ("s", "x", "ctrl+d")},
+    **{
+        ("sandbox / container", key): frozenset({("host", "sandbox"), ("host", "container")})
+        for key in ("c", "s", "x", "u", "r", "k", "ctrl+d")
+    },
 }
 #: rows for one kind of source only
 README_SOURCES = {

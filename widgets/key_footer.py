@@ -40,6 +40,8 @@ def _rank(key: FooterKey, own: set[str]) -> int:
 class KeyFooter(Footer):
     """A footer that never cuts a key: view keys first, shared keys left out first."""
 
+    _shown: tuple[object, ...] | None = None
+
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
         keys = [w for w in widgets if isinstance(w, FooterKey)]
@@ -71,8 +73,34 @@ class KeyFooter(Footer):
         self.set_reactive(Footer.show_command_palette, not narrow)
 
     async def recompose(self) -> None:
+        # Textual recomposes on every focus change; rebuilding identical keys cost 0.4 s
+        # per Tab on a busy screen, so an unchanged row is kept as it is
+        shown = self._signature()
+        if shown is not None and shown == self._shown and self.children:
+            return
         await super().recompose()
+        self._shown = shown
         self.call_after_refresh(self._fit)
+
+    def _signature(self) -> tuple[object, ...] | None:
+        """What the row would show: each key's name, label, action and state (None: the
+        bindings are not ready to be read yet)."""
+        try:
+            keys = [w for w in self.compose() if isinstance(w, FooterKey)]
+        except Exception:  # not on a screen yet
+            return None
+        row = tuple(
+            (
+                w.key,
+                w.key_display,
+                w.description,
+                w.action,
+                w.has_class("-disabled"),
+                str(w.tooltip),
+            )
+            for w in keys
+        )
+        return (self.compact, self.show_command_palette, row)
 
     def _fit(self) -> None:
         """Leave out whole keys, lowest priority first, until the rest fit the width."""
