@@ -34,7 +34,10 @@ class Navigation:
                         self.pop_screen()
                 elif screen is not self.screen:
                     # brought to the top, the views between stay where they were: Esc
-                    # returns to the view the user came from, as a browser's back does
+                    # returns to the view the user came from, as a browser's back does.
+                    # Textual has no public call that moves a screen within the stack;
+                    # its version is pinned exactly (pyproject.toml), and
+                    # tests/test_tui_findings.py (esc after a finding) holds this to it
                     self._screen_stack.remove(screen)
                     self.push_screen(screen)
                 return

@@ -27,6 +27,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from widgets.filter_prompt import FilterPrompt
 from widgets.row_query import RowFilter, compile_filter, ordered
@@ -256,18 +257,25 @@ class ResourceTable(DataTable[Cell]):
             finally:
                 self._laying_out = False
 
-    def _layout(self, rows: Mapping[str, Row]) -> tuple[tuple[str, ...], dict[str, int]]:
-        """(columns to show, elastic column -> width to cut to) for `rows` in this width."""
+    def _measure(self, rows: Mapping[str, Row]) -> dict[str, int]:
+        """Column -> its widest cell in `rows`, measured once per sync: the layout and the
+        column widths both read it (at 500 rows, reading every cell back out of the table
+        again cost more than the diff itself)."""
+        return {
+            key: max((cell_width(row[i]) for row in rows.values()), default=0)
+            for i, (key, _) in enumerate(self._columns)
+        }
+
+    def _layout(self, cells: dict[str, int]) -> tuple[tuple[str, ...], dict[str, int]]:
+        """(columns to show, elastic column -> width to cut to) in this width, for rows
+        whose widest cells are `cells`."""
         keys = [key for key, _ in self._columns]
         room = self.scrollable_content_region.width
         if not (self.optional or self.elastic) or room <= 0:
             return tuple(keys), {}
         widest = {  # the sorted column's header gains " ▲"
-            key: max(
-                [cell_len(label) + 2 * (key == self._sort)]
-                + [cell_width(row[i]) for row in rows.values()]
-            )
-            for i, (key, label) in enumerate(self._columns)
+            key: max(cell_len(label) + 2 * (key == self._sort), cells[key])
+            for key, label in self._columns
         }
         pad = 2 * self.cell_padding
 
@@ -342,7 +350,8 @@ class ResourceTable(DataTable[Cell]):
         whole = self._visible()
         current = self.selected_key
         touched = 0
-        columns, self._cut = self._layout(whole)
+        measured = self._measure(whole)
+        columns, self._cut = self._layout(measured)
         wanted = {key: self._cells(row, columns, self._cut) for key, row in whole.items()}
         with self.app.batch_update():
             if columns != self._shown_columns:
@@ -379,23 +388,33 @@ class ResourceTable(DataTable[Cell]):
                     touched += changed
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current), animate=False)
-        if touched:
-            self._fit_columns()
+        if touched:  # a cut column is measured again as shown (a path may keep less)
+            at = {key: i for i, key in enumerate(keys)}
+            shown_widths = {
+                k: max((cell_width(row[at[k]]) for row in wanted.values()), default=0)
+                if k in self._cut
+                else measured[k]
+                for k in keys
+            }
+            self._fit_columns(shown_widths)
         self.touched = touched
         if self._filter.term:
             self._show_subtitle()
         return touched
 
-    def _fit_columns(self) -> None:
-        """Resize every column whose widest cell is no longer its width (grown or shrunk)."""
-        if not self.rows:
-            return
-        for key, column in self.columns.items():
-            width, widest = max(
-                ((cell_width(self.get_cell(row, key)), row) for row in self.rows),
-                key=lambda pair: pair[0],
-            )
-            if max(width, cell_width(column.label)) != column.content_width:
-                # DataTable re-measures the column from this one cell (the whole column
-                # when it is narrower): one cell per column, not one per changed cell
-                self.update_cell(widest, key, self.get_cell(widest, key), update_width=True)
+    def _fit_columns(self, widths: dict[str, int]) -> None:
+        """Give every column the width of its widest cell (`widths`), grown or shrunk.
+        Set here rather than through `update_cell(update_width=True)`, which measures
+        the whole column again whenever a cell got narrower."""
+        changed = False
+        for key, width in widths.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is None:
+                continue
+            target = max(width, cell_width(column.label))
+            if target != column.content_width:
+                column.content_width = target
+                changed = True
+        if changed:
+            self._require_update_dimensions = True
+            self.refresh()

@@ -159,10 +159,11 @@ class ConsoleScreen(FilterHandling):
         return True
 
     def _somewhere_back(self) -> bool:
-        """Esc leaves the view (another is under it) or clears the focused filter."""
+        """Esc leaves the view (another is under it), clears the focused filter, or
+        takes a bad filter term's error away."""
         stack = self.app.screen_stack
         under = bool(stack) and stack[0] is not self
-        return under or bool(getattr(self.focused, "filter", ""))
+        return under or bool(getattr(self.focused, "filter", "")) or self.filter_error_shown()
 
     def action_back(self) -> None:
         if self.clear_focused_filter():

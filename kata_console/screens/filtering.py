@@ -39,14 +39,20 @@ class FilterHandling(Screen[None]):
         kept = event.target.filter
         still = f"; still /{kept}" if kept else ""
         self.query_one(StatusLine).show(f"filter: {event.error}{still}", "error")
+        self.refresh_bindings()  # Esc takes the error away, even on the first view
+
+    def filter_error_shown(self) -> bool:
+        """The status line holds a bad term's error (Esc clears it)."""
+        line = self.query_one(StatusLine)
+        return line.level == "error" and line.message.startswith("filter: ")
 
     def clear_focused_filter(self) -> bool:
         """Esc on a filtered table or tree clears its filter (True: it did)."""
         focused = self.focused
         if focused is None or not getattr(focused, "filter", ""):
-            line = self.query_one(StatusLine)
-            if line.level == "error" and line.message.startswith("filter: "):
-                line.clear()  # a bad term's error is over once the user moves on
+            if self.filter_error_shown():
+                self.query_one(StatusLine).clear()  # over once the user moves on
+                self.refresh_bindings()
             return False
         focused.set_filter("")  # type: ignore[attr-defined]
         self.refresh_bindings()
