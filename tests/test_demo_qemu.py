@@ -37,7 +37,7 @@ async def test_the_demo_runs_each_sandbox_on_a_paused_qemu_and_says_so() -> None
         vms = {sid: sb.hypervisor for sid, sb in source.sandboxes.items()}
         pids = [vm.pid for vm in vms.values() if getattr(vm, "pid", None)]
         version = vms["sb-web"].version.split()[0]
-        assert f"DEMO  VM: QEMU {version}, paused; guest: simulated agent " in line
+        assert f"DEMO  VM: QEMU {version}, prelaunch; guest: simulated agent " in line
         assert {sb.config.hypervisor_type for sb in source.sandboxes.values()} == {"qemu"}
         blocks = await vms["sb-web"].query_block(quiet=True)
         assert len(blocks) == 2 and all(b["read_only"] for b in blocks)  # web and api share 2
@@ -57,7 +57,7 @@ async def test_the_demo_runs_each_sandbox_on_a_paused_qemu_and_says_so() -> None
         narrow = str(app.screen.query_one("Breadcrumb").render())
         # the findings badge (doctor's rules on the chains shown) and the path leave room
         # for the short form
-        assert narrow.rstrip().endswith(" 3 err  1 warn  partial   DEMO  QEMU paused, sim guest")
+        assert narrow.rstrip().endswith(" 3 err  1 warn  partial   DEMO  QEMU, sim guest")
         await pilot.press("enter")  # sb-web: the longer path leaves no room for the marker;
         await pilot.pause(0.3)  # the findings badge and DEMO stay
         deeper = str(app.screen.query_one("Breadcrumb").render())

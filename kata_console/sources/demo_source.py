@@ -133,8 +133,9 @@ class DemoSource(EngineSource):
         await super().close()
 
     def vm_marker(self) -> tuple[str, str]:
-        """The DEMO marker's account of what is real: the VMs (QEMU, started paused: there
-        is no guest kernel) and the guests (the simulated agent), long and short form."""
+        """The DEMO marker's account of what is real: the VMs (QEMU held in prelaunch, the
+        word QMP and the facts use: there is no guest kernel) and the guests (the simulated
+        agent), long and short form."""
         kinds = {sb.config.hypervisor_type for sb in self.sandboxes.values()}
         if not kinds:  # nothing started yet: what `auto` will pick
             kinds = {resolve_hypervisor(p.sandbox.hypervisor)[0] for p in self.plans}
@@ -145,7 +146,7 @@ class DemoSource(EngineSource):
                 if sb.config.hypervisor_type == "qemu"
             } - {""}
             version = f" {versions.pop().split()[0]}" if len(versions) == 1 else ""
-            return f"VM: QEMU{version}, paused; guest: simulated agent", "QEMU paused, sim guest"
+            return f"VM: QEMU{version}, prelaunch; guest: simulated agent", "QEMU, sim guest"
         return "VM: simulated; guest: simulated agent", "sim VM, sim guest"
 
     async def _play(self) -> None:
