@@ -54,3 +54,18 @@ async def test_an_open_prompt_lists_only_its_own_keys(where: str, size: tuple[in
         await settle(pilot)
         assert not isinstance(app.screen.focused, Input)
         assert footer_keys(app) == before  # the view's keys are back
+
+
+async def test_a_table_with_no_row_shown_does_not_offer_enter() -> None:
+    """Enter opens the row under the cursor: with every row filtered out there is none."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert "Open" in footer_keys(app)
+        await pilot.press("slash", *"no-such-sandbox", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#sandboxes").row_count == 0
+        assert "Open" not in footer_keys(app)
+        await pilot.press("escape")  # clears the filter: the rows and Enter are back
+        await settle(pilot)
+        assert "Open" in footer_keys(app)

@@ -121,6 +121,7 @@ class ResourceTable(DataTable[Cell]):
         self._shown_columns = tuple(key for key, _ in self._columns)
         self._cut: dict[str, int] = {}
         self._laying_out = False
+        self._had_rows = False
         #: rows touched by the last `apply` (added, removed or with a changed cell)
         self.touched = 0
 
@@ -197,6 +198,11 @@ class ResourceTable(DataTable[Cell]):
         return True
 
     # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor" and not self.row_count:
+            return False  # no row to open: Enter is not offered
+        return super().check_action(action, parameters)
 
     def action_filter(self) -> None:
         # opened at once, not through the message queue: keys typed right after `/`
@@ -398,6 +404,9 @@ class ResourceTable(DataTable[Cell]):
             }
             self._fit_columns(shown_widths)
         self.touched = touched
+        if self.is_attached and bool(self.row_count) != self._had_rows:  # Enter: offered or not
+            self._had_rows = bool(self.row_count)
+            self.screen.refresh_bindings()
         if self._filter.term:
             self._show_subtitle()
         return touched
