@@ -208,8 +208,13 @@ README_EXCEPT: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
     **{("sandboxes", key): frozenset({("host", "sandboxes")}) for key in ("s", "x", "ctrl+d")},
     **{
         ("sandbox / container", key): frozenset({("host", "sandbox"), ("host", "container")})
-        for key in ("c", "s", "x", "u", "r", "k", "ctrl+d")
+        for key in ("s", "x", "u", "r", "k", "ctrl+d")
     },
+    # "offered only for a container whose create failed": the demo's sb-web has none (the
+    # fixture's sb-batch has one: tests/test_tui_sandbox_keys.py)
+    ("sandbox / container", "c"): frozenset(
+        {(src, place) for src in ("host", "demo") for place in ("sandbox", "container")}
+    ),
 }
 #: rows for one kind of source only
 README_SOURCES = {

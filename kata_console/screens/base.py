@@ -44,18 +44,39 @@ NARROW_BELOW = 100
 SHORT_BELOW = 40
 
 
-def op_bindings(scope: str, ops: tuple[str, ...]) -> list[Binding]:
-    """The lifecycle keys for a screen (`scope` prefixes the binding ids for keymaps)."""
-    table = {
-        "create": Binding("c", "op_create", "Create", id=f"{scope}.create"),
-        "start": Binding("s", "op_start", "Start", id=f"{scope}.start"),
-        "stop": Binding("x", "op_stop", "Stop", id=f"{scope}.stop"),
-        "pause": Binding("u", "op_pause", "Pause", id=f"{scope}.pause", show=False),
-        "resume": Binding("r", "op_resume", "Resume", id=f"{scope}.resume", show=False),
-        "kill": Binding("k", "op_kill", "Kill", id=f"{scope}.kill", show=False),
-        "delete": Binding("ctrl+d", "op_delete", "Delete", id=f"{scope}.delete"),
+def op_bindings(scope: str, ops: tuple[str, ...], noun: str = "", short: str = "") -> list[Binding]:
+    """The lifecycle keys for a screen (`scope` prefixes the binding ids for keymaps).
+
+    `noun`: what the keys act on when the screen is titled by something else (the
+    sandbox screen's keys act on the selected container): the footer's label then names
+    it by `short` (`Stop ctr`, so the row still fits 80 columns) and `?` says it whole
+    (the binding's tooltip, also the footer's hover text). Without it the label is the
+    verb alone: the screen's own title says what it acts on.
+    """
+    tag = f" {short or noun}" if noun else ""
+    labels = {
+        "create": ("c", "Create", True),
+        "start": ("s", "Start", True),
+        "stop": ("x", "Stop", True),
+        "pause": ("u", "Pause", False),
+        "resume": ("r", "Resume", False),
+        "kill": ("k", "Kill", False),
+        "delete": ("ctrl+d", "Delete", True),
     }
-    return [table[op] for op in ops]
+    out = []
+    for op in ops:
+        key, verb, show = labels[op]
+        out.append(
+            Binding(
+                key,
+                f"op_{op}",
+                verb + tag,
+                show=show,
+                id=f"{scope}.{op}",
+                tooltip=f"{verb} the selected {noun}" if noun else "",
+            )
+        )
+    return out
 
 
 class ConsoleScreen(FilterHandling):

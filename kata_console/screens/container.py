@@ -48,6 +48,8 @@ class ContainerScreen(ResourceScreen):
         #: the container (or its sandbox) was there and is not any more: the view says so
         self.gone = False
         self._seen = False
+        #: the engine holds the container (it has a state): `c` is not offered then
+        self._exists: bool | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="container-info")
@@ -79,6 +81,9 @@ class ContainerScreen(ResourceScreen):
             self.gone = False
             self.query_one(ChainTree).border_title = "rootfs chain"
             self.refresh_bindings()
+        if bool(c.state) != self._exists:  # created (or back to never created): `c` follows
+            self._exists = bool(c.state)
+            self.refresh_bindings()
         note = chain_note(self.kc.source, sb.id, c.id) if c.chain is None else None
         self.query_one("#container-info", Static).update(_info(sb, c, note))
         if c.chain is not self._shown_chain or note != self._shown_note:
@@ -100,6 +105,9 @@ class ContainerScreen(ResourceScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.gone and action in MUTATING_ACTIONS:
             return False  # nothing left to act on: not offered
+        c = self.container if action == "op_create" else None
+        if c is not None and c.state:
+            return False  # it exists: a create could only fail with `already exists`
         return super().check_action(action, parameters)
 
     def _show_gone(self, sandbox_gone: bool) -> None:

@@ -2,7 +2,8 @@
 
 Built from the view's live binding chain (focused widget, screen, app), so it never
 drifts from what the keys do, includes keys hidden from the footer (and the palette's,
-which the footer shows apart), and says why a disabled key is disabled. The keys of the
+which the footer shows apart), and says why a disabled key is disabled. A key whose
+footer label is short for the room (`Stop ctr`) is described by its tooltip, whole. The keys of the
 view's other panes are listed as theirs ("when focused") when those panes are on the
 screen and take them there; Tab and shift+Tab only when there is another pane to go to.
 """
@@ -62,7 +63,7 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
                 KeyEntry(
                     binding.key,
                     display,
-                    binding.description or binding.action,
+                    _does(binding),
                     binding.id or "",
                     where,
                     bool(state),
@@ -86,7 +87,7 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
                 KeyEntry(
                     binding.key,
                     display,
-                    binding.description or binding.action,
+                    _does(binding),
                     binding.id,
                     where,
                     True,
@@ -94,6 +95,15 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
             )
     # the console's own keys (they have ids) first, then the widgets' built-in ones
     return sorted(rows, key=lambda row: not row.binding_id)
+
+
+def _does(binding: Binding) -> str:
+    """A console key's tooltip when it has one (its footer label is short for the room:
+    `Stop ctr`), else its label; Textual's own keys keep their label (their tooltips are
+    sentences for a hover, not a row)."""
+    if binding.id and binding.tooltip:
+        return binding.tooltip
+    return binding.description or binding.action
 
 
 #: the actions of Tab and shift+Tab (listed only where there is another pane)

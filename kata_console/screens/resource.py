@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from kata_console.engine.inspect.report import HostReport, SandboxReport
@@ -50,6 +50,12 @@ def sandbox_path(sb: SandboxView | None) -> tuple[str, str] | None:
         return ("shim socket", sb.shim.socket)
     state_dir = dict(sb.facts).get("state dir")
     return ("state directory", state_dir) if state_dir else None
+
+
+def copy_path(app: App[object], what: str, path: str) -> str:
+    """Copy `path` with OSC 52 (`App.copy_to_clipboard`); returns what to tell the user."""
+    app.copy_to_clipboard(path)
+    return f"copied {what} {path} (OSC 52: the terminal must allow it)"
 
 
 class ResourceScreen(ConsoleScreen):
@@ -101,9 +107,7 @@ class ResourceScreen(ConsoleScreen):
                 "no path here to copy (select a device, a container or a chain line)", "warning"
             )
             return
-        what, path = found
-        self.app.copy_to_clipboard(path)
-        self.status(f"copied {what} {path} (OSC 52: the terminal must allow it)")
+        self.status(copy_path(self.app, *found))
 
     def action_export(self) -> None:
         found = self.export_data()

@@ -69,7 +69,13 @@ class SandboxScreen(ResourceScreen):
         Binding("m", "metrics", "Metrics", id="sandbox.metrics"),
         Binding("p", "focus_processes", "Processes", id="sandbox.processes"),
         Binding("l", "focus_logs", "Logs", id="sandbox.logs"),
-        *op_bindings("container", ("create", "start", "stop", "pause", "resume", "kill", "delete")),
+        # they act on the selected container, not on the sandbox the screen is titled by
+        *op_bindings(
+            "container",
+            ("create", "start", "stop", "pause", "resume", "kill", "delete"),
+            noun="container",
+            short="ctr",
+        ),
     ]
 
     def __init__(self, sandbox_id: str) -> None:
@@ -81,6 +87,8 @@ class SandboxScreen(ResourceScreen):
         self._seen = False
         self._short = False
         self._unfolded: Widget | None = None
+        #: whether `c` was offered when the footer was last refreshed
+        self._create_offered: bool | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sandbox-top"):
@@ -130,6 +138,7 @@ class SandboxScreen(ResourceScreen):
             {c.id: container_row(c) for c in sb.containers}
         )
         self.query_one(DeviceTable).show([*sb.devices, *vm_only_rows(sb.vm_only)])
+        self._offer_create()
         now = self.kc.source.now()
         found = getattr(self.kc.source, "findings", None) or []
         mine = [f for f in found if f.sandbox == self.sandbox_id]
@@ -147,6 +156,30 @@ class SandboxScreen(ResourceScreen):
             links.border_title = f"network {sb.network.netns or '-'}" + (
                 f": {sb.network.error}" if sb.network.error else ""
             )
+
+    def _selected_container(self) -> ContainerView | None:
+        tables = self.query("#containers").results(ResourceTable)
+        table = next(tables, None)  # none yet while the screen is composed
+        key = table.selected_key if table is not None else None
+        sb = self.sandbox if key is not None else None
+        return sb.container(key) if sb is not None and key is not None else None
+
+    def _creatable(self) -> bool:
+        """`c` applies only to a row the engine holds no container for (its create
+        failed): for one that exists it could only fail with `already exists`."""
+        c = self._selected_container()
+        return c is None or not c.state
+
+    def _offer_create(self) -> None:
+        """The footer follows the selection: `c` comes and goes with the row."""
+        offered = self._creatable()
+        if offered != self._create_offered:
+            self._create_offered = offered
+            self.refresh_bindings()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "containers":
+            self._offer_create()
 
     def operation_for(self, op: str) -> Operation | None:
         key = self.query_one("#containers", ResourceTable).selected_key
@@ -199,6 +232,8 @@ class SandboxScreen(ResourceScreen):
             return bool(self.query_one(LogPane).display)
         if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
             return False  # nothing left to act on: not offered
+        if action == "op_create" and not self._creatable():
+            return False  # the selected container exists: create is not offered
         if action == "metrics":  # only a source that reaches shims can ask one (not a
             # recording): elsewhere not in the footer at all
             source = self.kc.source

@@ -249,6 +249,7 @@ def sandbox_view(s: SandboxReport, metrics: dict[str, float] | None = None) -> S
                 d["address"],
                 d["read_only"],
                 host_side=", ".join(d["host"]["mounts"]) if d.get("host") else "not on the host",
+                host_device=_host_device(d.get("host")),
             )
             for d in s.devices
         ],
@@ -259,6 +260,18 @@ def sandbox_view(s: SandboxReport, metrics: dict[str, float] | None = None) -> S
         shim=s.shim,
         errors=list(s.errors),
     )
+
+
+def _host_device(host: dict[str, object] | None) -> str | None:
+    """`loop0 7:0` of `inspect --json`'s device `host`, with its status when it is not ok
+    (None: the host has no device for it)."""
+    if not host:
+        return None
+    named = " ".join(str(host[k]) for k in ("device", "majmin") if host.get(k))
+    status, reason = host.get("status"), host.get("reason")
+    if status and status != "ok":
+        named = f"{named} ({status}{f': {reason}' if reason else ''})".strip()
+    return named or None
 
 
 def _container_view(s: SandboxReport, c: object) -> ContainerView:

@@ -55,6 +55,9 @@ class DeviceView:
     #: what the host shows for the same backing file (the erofs mount holding it), when
     #: the source inspects a host; None when it does not
     host_side: str | None = None
+    #: the host's block device for the same backing file (`loop0 7:0`, and why it is not
+    #: fine when it is not), when the source inspects a host; None when it does not
+    host_device: str | None = None
     #: where the VM's hypervisor has this device (QEMU's `query-block`: its guest address,
     #: or "" when QEMU does not list it); None when the hypervisor cannot be asked
     vm: str | None = None
