@@ -17,7 +17,7 @@ from textual.binding import Binding
 from kata_console.engine.inspect.report import HostReport, SandboxReport
 from kata_console.exports import default_path, to_json
 from kata_console.screens.base import ConsoleScreen
-from kata_console.sources.model import SandboxView
+from kata_console.sources.model import Operation, SandboxView
 from kata_console.sources.rawdocs import Target
 from widgets.export_prompt import ExportPrompt
 
@@ -50,6 +50,20 @@ def sandbox_path(sb: SandboxView | None) -> tuple[str, str] | None:
         return ("shim socket", sb.shim.socket)
     state_dir = dict(sb.facts).get("state dir")
     return ("state directory", state_dir) if state_dir else None
+
+
+def gone_level(source_app: object, sandbox_id: str, container_id: str | None = None) -> str:
+    """How a view says its resource is gone: the operator's own delete (the last operation
+    this console ran, done) is what they asked for, "info"; anything else is "warning"."""
+    results: list[tuple[Operation, str | None]] = getattr(source_app, "op_results", [])
+    if not results:
+        return "warning"
+    op, error = results[-1]
+    ours = op.sandbox_id == sandbox_id and (
+        op.op == "delete_sandbox"
+        or (op.op == "delete_container" and op.container_id == container_id)
+    )
+    return "info" if ours and error is None else "warning"
 
 
 class ResourceScreen(ConsoleScreen):

@@ -23,7 +23,12 @@ from textual.widgets import DataTable
 from kata_console.engine.doctor import Finding
 from kata_console.exports import sandbox_dict
 from kata_console.screens.base import MUTATING_ACTIONS, NARROW_BELOW, SHORT_BELOW, op_bindings
-from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
+from kata_console.screens.resource import (
+    ResourceScreen,
+    gone_level,
+    host_sandbox,
+    sandbox_path,
+)
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from kata_console.sources.rawdocs import Target
 from widgets.device_table import DeviceTable, vm_only_rows
@@ -225,7 +230,7 @@ class SandboxScreen(ResourceScreen):
         gone.add_row("state", Text("● deleted", style="dim strike"))
         gone.add_row("", Text(f"sandbox {self.sandbox_id} {what}; its logs stay below"))
         self.query_one("#facts", FactsPanel).update(gone)
-        self.status(f"sandbox {self.sandbox_id} {what}", "warning")
+        self.status(f"sandbox {self.sandbox_id} {what}", gone_level(self.kc, self.sandbox_id))
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ layout
