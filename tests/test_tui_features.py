@@ -567,7 +567,19 @@ async def test_export_to_a_missing_directory_is_one_error_line(tmp_path: Path) -
         await pilot.press("enter")
         await settle(pilot)
         assert status(app).level == "error"
-        assert status(app).message == f"export failed: {tmp_path / 'nope'}: no such directory"
+        assert status(app).message == (
+            f"export failed: {tmp_path / 'nope'}: no such directory: correct the path, "
+            "or Esc cancels"
+        )
+        # the prompt stays open with the path as typed, to be corrected
+        assert prompt.is_open  # type: ignore[attr-defined]
+        assert prompt.value == str(tmp_path / "nope" / "x.json")  # type: ignore[attr-defined]
+        prompt.value = str(tmp_path / "x.json")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not prompt.is_open  # type: ignore[attr-defined]
+        assert status(app).message.endswith(f"to {tmp_path / 'x.json'}")
+        assert (tmp_path / "x.json").is_file()
 
 
 # ---------------------------------------------------------------------- logs
