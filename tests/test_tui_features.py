@@ -28,6 +28,7 @@ from kata_console.screens.sandboxes import SandboxesScreen
 from kata_console.sources.model import LogLine
 from tests.test_tui_host import NODE, node_app
 from tests.test_tui_pilot import T0
+from tests.test_tui_prompts import footer_keys
 from tests.tui_support import SIZE, make_app
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
@@ -359,8 +360,15 @@ async def test_describe_shows_the_persist_json_as_read_on_a_host() -> None:
         assert json.loads(screen.shown_text) == json.loads(raw)  # indented, same document
         origin = str(screen.query_one("#describe-origin").content)  # type: ignore[attr-defined]
         assert origin.startswith(f"{path}, as read ({len(raw)} bytes)")
+        # the footer names what `r` switches to, in either mode
+        assert "As read" in footer_keys(app) and "Indented" not in footer_keys(app)
         await pilot.press("r")
         assert screen.shown_text == raw.decode()  # byte for byte as read
+        await settle(pilot)
+        assert "Indented" in footer_keys(app) and "As read" not in footer_keys(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "As read" in footer_keys(app)
         await pilot.press("escape")
         assert isinstance(app.screen, SandboxesScreen)
 
@@ -384,10 +392,16 @@ async def test_describe_a_device_is_its_devices_entry_and_find_walks_matches() -
         await pilot.press("slash", *"count", "enter")
         view = screen.query_one(DocumentView)
         assert len(view.matches) == 2 and view.current == 0  # RefCount, AttachCount
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 1/2 (n / N)"
         await pilot.press("n")
         assert view.current == 1
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 2/2 (n / N)"
         await pilot.press("n")
         assert view.current == 0  # wraps around
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 1/2 (n / N)"
         await pilot.press("y")
         assert app.clipboard == screen.shown_text
         await pilot.press("escape")
