@@ -209,6 +209,9 @@ async def test_the_chains_tree_filters_to_the_matching_branches() -> None:
         await settle(pilot)
         tree = app.screen.query_one(ChainTree)
         total = tree.total
+        # the summary counts in the filter's unit: what the tree lists, as chains
+        head = str(app.screen.query_one("#chains-summary").content)  # type: ignore[attr-defined]
+        assert head.startswith(f"{total} chains: ")
         await pilot.press("slash", *"deleted", "enter")
         kept = _entries(tree)
         assert 0 < len(kept) < total
