@@ -291,9 +291,21 @@ class SandboxScreen(ResourceScreen):
 def _facts(sb: SandboxView, now: object, findings: list[Finding] | None = None) -> Facts:
     table = Facts()
     table.add_row("state", state_text(sb.state))
-    for error in sb.errors:  # first: what could not be read is why the rest looks odd
-        table.add_row(Text("error", style="bold red"), Text(error, style="red"))
-    for f in findings or ():  # doctor's, on this sandbox (F lists them with the evidence)
+    # a finding whose evidence is one of the file errors (a torn persist.json) says the
+    # same thing again: the error row names its rule instead, once
+    told: dict[str, list[str]] = {e: [] for e in sb.errors}
+    rest = []
+    for f in findings or ():
+        same = next((e for e in sb.errors if e in f.evidence), None)
+        if same is None:
+            rest.append(f)
+        else:
+            told[same].append(f.id)
+    for error, rules in told.items():  # first: what could not be read is why the rest
+        # looks odd
+        named = f" ({', '.join(rules)})" if rules else ""
+        table.add_row(Text("error", style="bold red"), Text(error + named, style="red"))
+    for f in rest:  # doctor's, on this sandbox (F lists them with the evidence)
         style = SEVERITY_STYLE.get(f.severity, "")
         where = f"{f.container}: " if f.container else ""
         table.add_row(Text(f.severity, style=style), Text(f"{where}{f.title} ({f.id})"))
