@@ -15,6 +15,7 @@ import pytest
 from kata_console.sources.demo_source import DemoSource
 from kata_console.sources.model import ConsoleError, LogLine, Operation, StateChanged
 from tests.tui_support import SIZE, make_app
+from widgets.link_table import LinkTable
 
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
 
@@ -114,6 +115,26 @@ async def test_console_on_the_demo_shows_the_marker_and_sandboxes() -> None:
                 break
         assert [s.id for s in app.sandboxes] == ["sb-web", "sb-batch", "sb-legacy"]
         assert "DEMO" in str(app.screen.query_one("Breadcrumb").render())
+
+
+async def test_y_copies_a_path_on_this_machine_and_the_recorded_network_says_so() -> None:
+    source = DemoSource()
+    app = make_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(source.ready(), 30)
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(app.sandboxes) == 3:
+                break
+        await pilot.press("y")  # on the sandboxes list: the first, sb-web
+        copied = app.clipboard
+        assert copied == str(source.store.root / "sb-web") and os.path.isdir(copied)
+        assert os.path.isfile(os.path.join(copied, "persist.json"))  # what `D` reads
+        await pilot.press("enter")
+        for _ in range(10):
+            await pilot.pause(0.1)
+        links = app.screen.query_one(LinkTable)
+        assert links.display and str(links.border_title).endswith(" (recorded)")
 
 
 async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_working() -> None:

@@ -43,12 +43,15 @@ def host_sandbox(source: object, sandbox_id: str) -> SandboxReport | None:
 
 
 def sandbox_path(sb: SandboxView | None) -> tuple[str, str] | None:
-    """What `y` copies for a sandbox: its shim socket, else its state directory."""
+    """What `y` copies for a sandbox: its shim socket, else its state directory; a shim
+    socket from a recording (the demo's node) is not on this machine, so the state
+    directory comes first there, and the recorded socket is said to be one."""
     if sb is None:
         return None
-    if sb.shim is not None and sb.shim.socket:
-        return ("shim socket", sb.shim.socket)
     state_dir = dict(sb.facts).get("state dir")
+    recorded = "shim" in sb.recorded
+    if sb.shim is not None and sb.shim.socket and not (recorded and state_dir):
+        return ("recorded shim socket" if recorded else "shim socket", sb.shim.socket)
     return ("state directory", state_dir) if state_dir else None
 
 

@@ -149,7 +149,8 @@ class SandboxScreen(ResourceScreen):
         procs.show(sb.processes, now)
         links.show(sb.network)
         if sb.network is not None:
-            links.border_title = f"network {sb.network.netns or '-'}" + (
+            recorded = " (recorded)" if "network" in sb.recorded else ""
+            links.border_title = f"network {sb.network.netns or '-'}{recorded}" + (
                 f": {sb.network.error}" if sb.network.error else ""
             )
 
