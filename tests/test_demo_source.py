@@ -137,6 +137,27 @@ async def test_y_copies_a_path_on_this_machine_and_the_recorded_network_says_so(
         assert links.display and str(links.border_title).endswith(" (recorded)")
 
 
+async def test_a_start_with_the_agent_dead_says_so_not_just_done() -> None:
+    source = DemoSource(health_interval=0.2)
+    try:
+        await asyncio.wait_for(source.ready(), 30)
+        await source.load()
+        batch = source.sandboxes["sb-batch"]
+        assert batch.state == "ready" and not batch.containers  # its one container refused
+        await batch.agent.spawned.kill()  # the guest is gone
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if source.agent_health("sb-batch")[0] == "dead":
+                break
+        note = await source.run_op(Operation("start_sandbox", "sb-batch"))
+        # Go's start reaches no agent with no container to start: it is done, and the
+        # console says what it knows
+        assert batch.state == "running"
+        assert note == "marked running with no container to start; its agent is unreachable (DEAD)"
+    finally:
+        await source.close()
+
+
 async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_working() -> None:
     source = DemoSource(health_interval=0.2)
     app = make_app(source)
