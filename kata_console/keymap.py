@@ -58,7 +58,7 @@ VIEWS, ANYWHERE = "views", "*"
 #: bindings that are the way out of somewhere: id -> what taking all their keys takes away
 LEAVE_BINDINGS: dict[str, str] = {
     "app.quit": "quit",
-    "nav.back": "the way back (Esc)",
+    "nav.back": "the way back",
     "help.close": "closing the help",
     "confirm.no": "cancelling a confirmation",
     "prompt.cancel": "closing a prompt",
@@ -160,11 +160,14 @@ def keymap_problem(keymap: Mapping[str, str], table: Iterable[BindingSpec]) -> s
             if leave.keys and all(takers):
                 key, thief = leave.keys[0], takers[0]
                 assert thief is not None
-                if thief.id in keymap:
+                if thief.id in keymap:  # moved onto the leave binding's last key
                     return f"{thief.id}: {key!r} would take away {what} ({leave_id})"
+                # the leave binding moved onto a key that a binding nearer to the focus
+                # (or a priority one) holds: there the key runs that, and the way out
+                # is left with no key
                 return (
-                    f"{leave_id}: {key!r} already belongs to {thief.id}, "
-                    f"which would take away {what}"
+                    f"{leave_id}: {key!r} is already {thief.id}'s key in {thief.owner}, "
+                    f"which runs first: {what} would have no key there"
                 )
     return _clash(specs, keymap)
 

@@ -15,6 +15,7 @@ import pytest
 from kata_console.sources.demo_source import DemoSource
 from kata_console.sources.model import ConsoleError, LogLine, Operation, StateChanged
 from tests.tui_support import SIZE, make_app
+from widgets.link_table import LinkTable
 
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
 
@@ -114,6 +115,47 @@ async def test_console_on_the_demo_shows_the_marker_and_sandboxes() -> None:
                 break
         assert [s.id for s in app.sandboxes] == ["sb-web", "sb-batch", "sb-legacy"]
         assert "DEMO" in str(app.screen.query_one("Breadcrumb").render())
+
+
+async def test_y_copies_a_path_on_this_machine_and_the_recorded_network_says_so() -> None:
+    source = DemoSource()
+    app = make_app(source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(source.ready(), 30)
+        for _ in range(30):
+            await pilot.pause(0.1)
+            if len(app.sandboxes) == 3:
+                break
+        await pilot.press("y")  # on the sandboxes list: the first, sb-web
+        copied = app.clipboard
+        assert copied == str(source.store.root / "sb-web") and os.path.isdir(copied)
+        assert os.path.isfile(os.path.join(copied, "persist.json"))  # what `D` reads
+        await pilot.press("enter")
+        for _ in range(10):
+            await pilot.pause(0.1)
+        links = app.screen.query_one(LinkTable)
+        assert links.display and str(links.border_title).endswith(" (recorded)")
+
+
+async def test_a_start_with_the_agent_dead_says_so_not_just_done() -> None:
+    source = DemoSource(health_interval=0.2)
+    try:
+        await asyncio.wait_for(source.ready(), 30)
+        await source.load()
+        batch = source.sandboxes["sb-batch"]
+        assert batch.state == "ready" and not batch.containers  # its one container refused
+        await batch.agent.spawned.kill()  # the guest is gone
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if source.agent_health("sb-batch")[0] == "dead":
+                break
+        note = await source.run_op(Operation("start_sandbox", "sb-batch"))
+        # Go's start reaches no agent with no container to start: it is done, and the
+        # console says what it knows
+        assert batch.state == "running"
+        assert note == "marked running with no container to start; its agent is unreachable (DEAD)"
+    finally:
+        await source.close()
 
 
 async def test_a_crashed_agent_turns_the_sandbox_dead_and_the_console_keeps_working() -> None:

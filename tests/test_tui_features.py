@@ -28,6 +28,7 @@ from kata_console.screens.sandboxes import SandboxesScreen
 from kata_console.sources.model import LogLine
 from tests.test_tui_host import NODE, node_app
 from tests.test_tui_pilot import T0
+from tests.test_tui_prompts import footer_keys
 from tests.tui_support import SIZE, make_app
 from widgets.chain_tree import ChainTree
 from widgets.device_table import DeviceTable
@@ -208,6 +209,9 @@ async def test_the_chains_tree_filters_to_the_matching_branches() -> None:
         await settle(pilot)
         tree = app.screen.query_one(ChainTree)
         total = tree.total
+        # the summary counts in the filter's unit: what the tree lists, as chains
+        head = str(app.screen.query_one("#chains-summary").content)  # type: ignore[attr-defined]
+        assert head.startswith(f"{total} chains: ")
         await pilot.press("slash", *"deleted", "enter")
         kept = _entries(tree)
         assert 0 < len(kept) < total
@@ -359,8 +363,15 @@ async def test_describe_shows_the_persist_json_as_read_on_a_host() -> None:
         assert json.loads(screen.shown_text) == json.loads(raw)  # indented, same document
         origin = str(screen.query_one("#describe-origin").content)  # type: ignore[attr-defined]
         assert origin.startswith(f"{path}, as read ({len(raw)} bytes)")
+        # the footer names what `r` switches to, in either mode
+        assert "As read" in footer_keys(app) and "Indented" not in footer_keys(app)
         await pilot.press("r")
         assert screen.shown_text == raw.decode()  # byte for byte as read
+        await settle(pilot)
+        assert "Indented" in footer_keys(app) and "As read" not in footer_keys(app)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "As read" in footer_keys(app)
         await pilot.press("escape")
         assert isinstance(app.screen, SandboxesScreen)
 
@@ -384,10 +395,16 @@ async def test_describe_a_device_is_its_devices_entry_and_find_walks_matches() -
         await pilot.press("slash", *"count", "enter")
         view = screen.query_one(DocumentView)
         assert len(view.matches) == 2 and view.current == 0  # RefCount, AttachCount
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 1/2 (n / N)"
         await pilot.press("n")
         assert view.current == 1
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 2/2 (n / N)"
         await pilot.press("n")
         assert view.current == 0  # wraps around
+        await pilot.pause()
+        assert status(app).message == "find 'count': match 1/2 (n / N)"
         await pilot.press("y")
         assert app.clipboard == screen.shown_text
         await pilot.press("escape")
@@ -567,7 +584,19 @@ async def test_export_to_a_missing_directory_is_one_error_line(tmp_path: Path) -
         await pilot.press("enter")
         await settle(pilot)
         assert status(app).level == "error"
-        assert status(app).message == f"export failed: {tmp_path / 'nope'}: no such directory"
+        assert status(app).message == (
+            f"export failed: {tmp_path / 'nope'}: no such directory: correct the path, "
+            "or Esc cancels"
+        )
+        # the prompt stays open with the path as typed, to be corrected
+        assert prompt.is_open  # type: ignore[attr-defined]
+        assert prompt.value == str(tmp_path / "nope" / "x.json")  # type: ignore[attr-defined]
+        prompt.value = str(tmp_path / "x.json")  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not prompt.is_open  # type: ignore[attr-defined]
+        assert status(app).message.endswith(f"to {tmp_path / 'x.json'}")
+        assert (tmp_path / "x.json").is_file()
 
 
 # ---------------------------------------------------------------------- logs

@@ -93,6 +93,21 @@ async def test_enter_goes_to_the_sandbox_or_to_the_chains_for_a_host_finding() -
         assert isinstance(app.screen, ChainsScreen)
 
 
+async def test_a_torn_persist_json_is_said_once_in_the_facts() -> None:
+    app = _app(BROKEN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        app.jump_to("sb-torn")
+        await _settle(pilot)
+        sb = app.sandbox("sb-torn")
+        assert sb is not None and len(sb.errors) == 1
+        why = sb.errors[0].partition("persist.json: ")[2]
+        facts = " ".join(t.plain for t in app.screen.query_one(FactsPanel).lines(400))
+        # the file's error, naming the finding it is, and not the finding again
+        assert facts.count(why) == 1
+        assert f"error {sb.errors[0]} (persist-unreadable)" in facts
+
+
 async def test_a_healthy_node_shows_no_findings_and_a_source_with_no_host_no_badge() -> None:
     app = _app(HEALTHY)
     async with app.run_test(size=(120, 40)) as pilot:

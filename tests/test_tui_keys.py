@@ -177,7 +177,16 @@ async def test_log_pane_keys_taken_by_the_plan_are_not_listed_there() -> None:
         ({"container.stop": "bogus"}, "container.stop: 'bogus' is not a key"),
         ({"container.stop": "ctrl+X"}, "container.stop: 'ctrl+X' is not a key"),
         ({"container.stop": "q"}, "container.stop: 'q' would take away quit (app.quit)"),
-        ({"app.quit": "x"}, "app.quit: 'x' already belongs to container.stop"),
+        (
+            {"app.quit": "x"},
+            "app.quit: 'x' is already container.stop's key in ContainerScreen, which runs "
+            "first: quit would have no key there\n",
+        ),
+        (
+            {"nav.back": "x"},
+            "nav.back: 'x' is already container.stop's key in ContainerScreen, which runs "
+            "first: the way back would have no key there\n",
+        ),
         ({"sandbox.devices": "escape"}, "sandbox.devices: 'escape' would take away the way back"),
         ({"prompt.cancel": "z"}, "prompt.cancel: 'z' would be typed into the prompt"),
     ],

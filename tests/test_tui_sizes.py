@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
@@ -29,13 +30,14 @@ from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.sources.host_source import HostSource
 from kata_console.sources.plan_source import PlanSource
+from tests.test_tui_findings import BROKEN
 from tests.test_tui_findings import _app as findings_app
 from tests.test_tui_host import NODE, _recorded_at, host_app
 from tests.test_tui_stepthrough import FAILED_START, PLANS, STEPTHROUGH, plan_app
 from tests.test_tui_stepthrough import settle as settle_plan
 from tests.tui_support import make_app
 from widgets.device_table import MIN_PATH, DeviceTable
-from widgets.facts_panel import FactsPanel
+from widgets.facts_panel import FactsPanel, break_lines
 from widgets.link_table import LinkTable
 from widgets.process_table import ProcessTable
 from widgets.prompt_bar import PromptBar
@@ -290,6 +292,41 @@ async def test_facts_are_never_folded_into_slices(size: tuple[int, int]) -> None
             assert key in text, key
             for word in re.split(r"[\s/-]+", value):
                 assert not word or word in text, f"{word!r} of {key} cut:\n{text}"
+
+
+async def test_facts_move_an_identifier_whole_to_the_next_line() -> None:
+    """A tap's name that fits a line is never left as `tap0_` / `kata`; a netns's uuid
+    wider than the column is the only thing broken inside, after one of its `-`."""
+    app = findings_app(BROKEN)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.jump_to("sb-batch")
+        await settle(pilot)
+        panel = app.screen.query_one(FactsPanel)
+        width = panel.query_one("_FactsBody").size.width
+        lines = [t.plain.rstrip() for t in panel.lines(width)]
+        said = " ".join(lines)
+        assert said.count("tap0_kata") == 2, lines  # whole, both times
+        for line in lines:
+            assert not line.endswith(("tap0_", "tap0")), lines
+        netns = next(i for i, line in enumerate(lines) if "/var/run/netns/" in line)
+        uuid = "cni-8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d"
+        column = width - lines[netns].index("/var/run/netns/")  # the values' width
+        if len(uuid) <= column:  # fits a line of its own: it moves whole
+            assert uuid in lines[netns] or uuid in lines[netns + 1], lines
+        else:  # wider than the column: broken after a `-`
+            assert lines[netns].endswith("-"), lines
+
+
+def test_an_identifier_is_broken_only_when_wider_than_the_line() -> None:
+    text = Text("no redirect into tap0_kata: traffic")
+    assert [t.plain for t in break_lines(text, 22)] == ["no redirect into", "tap0_kata: traffic"]
+    assert [t.plain for t in break_lines(Text("tap0_kata_long_name"), 10)] == [
+        "tap0_kata_",
+        "long_name",
+    ]
+    path = Text("/var/run/netns/cni-8a7b6c5d-4e3f")
+    assert [t.plain for t in break_lines(path, 20)] == ["/var/run/netns/", "cni-8a7b6c5d-4e3f"]
 
 
 # ---------------------------------------------------------------------- footer

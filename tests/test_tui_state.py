@@ -385,7 +385,7 @@ async def test_running_freely_notice_clears_when_the_plan_ends(tmp_path: Path) -
         await source.close()
 
 
-async def test_a_later_error_is_not_hidden_by_the_gone_warning() -> None:
+async def test_a_later_error_is_not_hidden_by_the_gone_message() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         app.jump_to("sb-batch")
@@ -398,6 +398,7 @@ async def test_a_later_error_is_not_hidden_by_the_gone_warning() -> None:
         screen = app.screen
         assert isinstance(screen, SandboxScreen) and screen.gone
         assert status(app).message == "sandbox sb-batch was deleted"
+        assert status(app).level == "info"  # the operator's own delete
         app.report_error("something later went wrong")
         app.reload()
         await app.workers.wait_for_complete()
@@ -445,6 +446,9 @@ async def test_a_deleted_container_screen_says_so() -> None:
         info = text_of(screen.query_one("#container-info", Static))
         assert "container sb-batch/batch: was deleted" in " ".join(info.split())
         assert not screen.check_action("op_start", ())
+        # the operator's own delete, done: what they asked for, not a warning
+        assert status(app).message == "container sb-batch/batch: was deleted"
+        assert status(app).level == "info"
 
 
 # ---------------------------------------------------------------------- same error as play

@@ -12,6 +12,7 @@ from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
+from textual.message import Message
 from textual.widgets import Static
 
 #: the Syntax theme: ANSI colours, so the terminal's and the app theme's palette apply
@@ -48,6 +49,10 @@ class DocumentView(ScrollableContainer, can_focus=True):
     }
     """
 
+    class MatchMoved(Message):
+        """Find marked its matches or `n` / `N` moved to another: the screen says which
+        one is current, of how many (`current`, `matches`)."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.text = ""
@@ -77,6 +82,7 @@ class DocumentView(ScrollableContainer, can_focus=True):
             self.current = 0
             self._scroll_to_current()
         self._paint()
+        self.post_message(self.MatchMoved())
         return len(self.matches)
 
     def action_next_match(self) -> None:
@@ -95,6 +101,7 @@ class DocumentView(ScrollableContainer, can_focus=True):
         self.current = (at + by) % len(self.matches)
         self._paint()
         self._scroll_to_current()
+        self.post_message(self.MatchMoved())
 
     def _index(self) -> None:
         self.matches, self.current = [], None

@@ -3,7 +3,8 @@
 `open(what, text, default)` proposes a path; Enter writes the file in a worker thread
 (`kata_console.exports.write_export`: exclusive create, or a rename over the old file
 once confirmed). A path that exists keeps the prompt open and says so: Enter again on the
-same path overwrites it, any other path is a new try. The outcome is one `Done` message
+same path overwrites it, any other path is a new try. A path that cannot be written (no
+such directory) keeps the prompt open too, with the path as typed, to be corrected. The outcome is one `Done` message
 (what happened, with the file's full path), which the screen puts in its status line.
 """
 
@@ -56,8 +57,11 @@ class ExportPrompt(PromptBar):
             )
             return
         except ExportError as exc:
-            self._finish()
-            self.post_message(self.Done(f"export failed: {exc}", "error"))
+            # open with the path as typed: a typo in a directory is corrected, not retyped
+            self._confirm = None
+            self.post_message(
+                self.Done(f"export failed: {exc}: correct the path, or Esc cancels", "error")
+            )
             return
         self._finish()
         self.post_message(self.Done(f"exported {self.what} to {written}", "info", written))

@@ -4,7 +4,9 @@ Beside a table (`strip` off) the keys form a column and each value takes the wid
 under a table (`strip` on, narrow terminals) the pairs flow one after another like words,
 so a short fact costs no line of its own. Either way a value too long for its line breaks
 after a path separator or at a space (`/run/vc/sbs/` + `sb-web`), never into slices of a
-few characters: a fixed grid folded `running` one letter per line at 80 columns.
+few characters: a fixed grid folded `running` one letter per line at 80 columns. An
+identifier (a tap's name, a netns's uuid) moves whole to the next line when it fits
+there, and is broken after its own `-` / `_` only when it is wider than the line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from textual.widget import Widget
 
 #: a value may break after these (kept at the end of the line) or at a space (dropped)
 BREAK_AFTER = "/-_.,:;=@"
+#: a fact breaks between words and after these, which end an identifier...
+FACT_BREAKS = "/,;="
+#: ...and after these, which join the parts of one (`tap0_kata`, `cni-8a7b-...`), only
+#: when the identifier is wider than the line
+FACT_WITHIN = "-_.:@"
 #: the keys' column takes at most this share of the width (longer keys wrap at spaces)
 KEY_SHARE = 0.4
 #: gap between two pairs of the strip
@@ -31,20 +38,24 @@ def _text(value: str | Text) -> Text:
     return value if isinstance(value, Text) else Text(str(value))
 
 
-def line_spans(plain: str, width: int, breaks: str = BREAK_AFTER) -> list[tuple[int, int]]:
+def line_spans(
+    plain: str, width: int, breaks: str = BREAK_AFTER, within: str = ""
+) -> list[tuple[int, int]]:
     """(start, end) of each line of `plain` cut to at most `width` cells, at the last break
     point that fits (after one of `breaks`, or a space that is dropped); a run with no
-    break point is cut at the width."""
+    break point is cut at the width.
+
+    `within`: break points inside an identifier (`tap0_kata`, a uuid's `-`), used only
+    when the identifier after the last break point is wider than a whole line: one that
+    fits a line moves to the next whole, instead of leaving `tap0_` behind."""
     width = max(1, width)
     spans: list[tuple[int, int]] = []
     start = 0
     while cell_len(plain[start:]) > width:
         rest = plain[start:]
-        cut = 0
-        for i in range(min(len(rest), width), 0, -1):
-            if rest[i - 1] in breaks or (i < len(rest) and rest[i] == " "):
-                cut = i
-                break
+        cut = _last_break(rest, width, breaks)
+        if within and (cut == 0 or cell_len(_word_after(rest, cut, breaks)) > width):
+            cut = max(cut, _last_break(rest, width, within, spaces=False))
         if cut == 0:  # no break point: cut at the width (cells, for wide characters)
             cut = width
             while cut > 1 and cell_len(rest[:cut]) > width:
@@ -57,9 +68,32 @@ def line_spans(plain: str, width: int, breaks: str = BREAK_AFTER) -> list[tuple[
     return spans
 
 
+def _last_break(rest: str, width: int, breaks: str, spaces: bool = True) -> int:
+    """The last place within `width` to cut `rest`: after one of `breaks` or before a
+    space (`spaces`); 0 when there is none."""
+    for i in range(min(len(rest), width), 0, -1):
+        if rest[i - 1] in breaks or (spaces and i < len(rest) and rest[i] == " "):
+            return i
+    return 0
+
+
+def _word_after(rest: str, cut: int, breaks: str) -> str:
+    """What follows a cut up to the next break point: the identifier that would start
+    the next line."""
+    begin = cut
+    while begin < len(rest) and rest[begin] == " ":
+        begin += 1
+    end = begin + 1
+    while end < len(rest) and rest[end - 1] not in breaks and rest[end] != " ":
+        end += 1
+    return rest[begin:end]
+
+
 def break_lines(text: Text, width: int) -> list[Text]:
-    """`text` cut into lines of at most `width` cells (see `line_spans`)."""
-    return [text[start:end] for start, end in line_spans(text.plain, width)]
+    """`text` cut into lines of at most `width` cells (see `line_spans`): between words and
+    after path separators, and inside an identifier only when it is wider than a line."""
+    spans = line_spans(text.plain, width, FACT_BREAKS, FACT_WITHIN)
+    return [text[start:end] for start, end in spans]
 
 
 class Facts:

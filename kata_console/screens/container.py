@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 from kata_console.chaintext import verdict_text
 from kata_console.exports import container_dict
 from kata_console.screens.base import MUTATING_ACTIONS, op_bindings
-from kata_console.screens.resource import ResourceScreen
+from kata_console.screens.resource import ResourceScreen, gone_level
 from kata_console.sources.model import ContainerView, Operation, SandboxView
 from kata_console.sources.rawdocs import Target
 from widgets.chain_tree import ChainTree
@@ -126,7 +126,8 @@ class ContainerScreen(ResourceScreen):
         self.query_one("#container-info", Static).update(info)
         self.query_one(ChainTree).border_title = "rootfs chain (as last seen)"
         self.query_one(DeviceTable).show([], [])
-        self.status(f"container {self.sandbox_id}/{self.container_id}: {why}", "warning")
+        level = gone_level(self.kc, self.sandbox_id, self.container_id)
+        self.status(f"container {self.sandbox_id}/{self.container_id}: {why}", level)
         self.refresh_bindings()
 
     @property

@@ -9,6 +9,8 @@ and highlighted; `r` switches to the text exactly as read (a torn file only has 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -37,7 +39,7 @@ class DescribeScreen(ResourceScreen):
     BINDINGS = [
         Binding("slash", "find", "Find", id="describe.find", key_display="/"),
         Binding("y", "copy_path", "Copy", id="describe.copy"),
-        Binding("r", "raw", "Raw", id="describe.raw"),
+        Binding("r", "raw", "As read", id="describe.raw"),
         Binding("ctrl+e", "export", "Save", id="describe.save"),
     ]
 
@@ -132,6 +134,7 @@ class DescribeScreen(ResourceScreen):
             return
         self.raw = not self.raw
         self._show()
+        self._label_raw()
 
     def action_copy_path(self) -> None:
         if self.document is None:
@@ -157,12 +160,21 @@ class DescribeScreen(ResourceScreen):
         event.stop()
         view = self.query_one(DocumentView)
         view.focus()
-        found = view.set_find(event.value)
-        if event.value:
-            level = "info" if found else "warning"
-            self.status(f"find {event.value!r}: {found} match(es) (n / N)", level)
-        else:
+        view.set_find(event.value)
+        if not event.value:
             self.query_one("#status").clear()  # type: ignore[attr-defined]
+
+    def on_document_view_match_moved(self, event: DocumentView.MatchMoved) -> None:
+        """Which match is current, of how many: `3/9` as `n` / `N` walk them."""
+        event.stop()
+        view = self.query_one(DocumentView)
+        if not view.find:
+            return
+        if not view.matches:
+            self.status(f"find {view.find!r}: no match", "warning")
+            return
+        at = (view.current or 0) + 1
+        self.status(f"find {view.find!r}: match {at}/{len(view.matches)} (n / N)")
 
     def on_prompt_bar_cancelled(self, event: PromptBar.Cancelled) -> None:
         if event.kind != "find":
@@ -171,6 +183,17 @@ class DescribeScreen(ResourceScreen):
         self.query_one(DocumentView).focus()
 
     # ------------------------------------------------------------------ helpers
+
+    def _label_raw(self) -> None:
+        """The footer names what `r` switches to (as read, or back to indented). The
+        screen's own copy of its bindings is relabelled; a keymap still applies by id."""
+        label = "Indented" if self.raw else "As read"
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [
+                replace(b, description=label) if b.id == "describe.raw" else b for b in bindings
+            ]
+        self.refresh_bindings()
 
     def _show(self) -> None:
         doc = self.document

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from kata_console.engine.inspect.report import HostReport, SandboxReport
 from kata_console.exports import default_path, to_json
 from kata_console.screens.base import ConsoleScreen
-from kata_console.sources.model import SandboxView
+from kata_console.sources.model import Operation, SandboxView
 from kata_console.sources.rawdocs import Target
 from widgets.export_prompt import ExportPrompt
 
@@ -43,12 +43,15 @@ def host_sandbox(source: object, sandbox_id: str) -> SandboxReport | None:
 
 
 def sandbox_path(sb: SandboxView | None) -> tuple[str, str] | None:
-    """What `y` copies for a sandbox: its shim socket, else its state directory."""
+    """What `y` copies for a sandbox: its shim socket, else its state directory; a shim
+    socket from a recording (the demo's node) is not on this machine, so the state
+    directory comes first there, and the recorded socket is said to be one."""
     if sb is None:
         return None
-    if sb.shim is not None and sb.shim.socket:
-        return ("shim socket", sb.shim.socket)
     state_dir = dict(sb.facts).get("state dir")
+    recorded = "shim" in sb.recorded
+    if sb.shim is not None and sb.shim.socket and not (recorded and state_dir):
+        return ("recorded shim socket" if recorded else "shim socket", sb.shim.socket)
     return ("state directory", state_dir) if state_dir else None
 
 
@@ -56,6 +59,20 @@ def copy_path(app: App[object], what: str, path: str) -> str:
     """Copy `path` with OSC 52 (`App.copy_to_clipboard`); returns what to tell the user."""
     app.copy_to_clipboard(path)
     return f"copied {what} {path} (OSC 52: the terminal must allow it)"
+
+
+def gone_level(source_app: object, sandbox_id: str, container_id: str | None = None) -> str:
+    """How a view says its resource is gone: the operator's own delete (the last operation
+    this console ran, done) is what they asked for, "info"; anything else is "warning"."""
+    results: list[tuple[Operation, str | None]] = getattr(source_app, "op_results", [])
+    if not results:
+        return "warning"
+    op, error = results[-1]
+    ours = op.sandbox_id == sandbox_id and (
+        op.op == "delete_sandbox"
+        or (op.op == "delete_container" and op.container_id == container_id)
+    )
+    return "info" if ours and error is None else "warning"
 
 
 class ResourceScreen(ConsoleScreen):

@@ -23,7 +23,12 @@ from textual.widgets import DataTable
 from kata_console.engine.doctor import Finding
 from kata_console.exports import sandbox_dict
 from kata_console.screens.base import MUTATING_ACTIONS, NARROW_BELOW, SHORT_BELOW, op_bindings
-from kata_console.screens.resource import ResourceScreen, host_sandbox, sandbox_path
+from kata_console.screens.resource import (
+    ResourceScreen,
+    gone_level,
+    host_sandbox,
+    sandbox_path,
+)
 from kata_console.sources.model import ContainerView, Operation, SandboxView, format_age
 from kata_console.sources.rawdocs import Target
 from widgets.device_table import DeviceTable, vm_only_rows
@@ -153,7 +158,8 @@ class SandboxScreen(ResourceScreen):
         procs.show(sb.processes, now)
         links.show(sb.network)
         if sb.network is not None:
-            links.border_title = f"network {sb.network.netns or '-'}" + (
+            recorded = " (recorded)" if "network" in sb.recorded else ""
+            links.border_title = f"network {sb.network.netns or '-'}{recorded}" + (
                 f": {sb.network.error}" if sb.network.error else ""
             )
 
@@ -260,7 +266,7 @@ class SandboxScreen(ResourceScreen):
         gone.add_row("state", Text("● deleted", style="dim strike"))
         gone.add_row("", Text(f"sandbox {self.sandbox_id} {what}; its logs stay below"))
         self.query_one("#facts", FactsPanel).update(gone)
-        self.status(f"sandbox {self.sandbox_id} {what}", "warning")
+        self.status(f"sandbox {self.sandbox_id} {what}", gone_level(self.kc, self.sandbox_id))
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ layout
@@ -321,9 +327,21 @@ class SandboxScreen(ResourceScreen):
 def _facts(sb: SandboxView, now: object, findings: list[Finding] | None = None) -> Facts:
     table = Facts()
     table.add_row("state", state_text(sb.state))
-    for error in sb.errors:  # first: what could not be read is why the rest looks odd
-        table.add_row(Text("error", style="bold red"), Text(error, style="red"))
-    for f in findings or ():  # doctor's, on this sandbox (F lists them with the evidence)
+    # a finding whose evidence is one of the file errors (a torn persist.json) says the
+    # same thing again: the error row names its rule instead, once
+    told: dict[str, list[str]] = {e: [] for e in sb.errors}
+    rest = []
+    for f in findings or ():
+        same = next((e for e in sb.errors if e in f.evidence), None)
+        if same is None:
+            rest.append(f)
+        else:
+            told[same].append(f.id)
+    for error, rules in told.items():  # first: what could not be read is why the rest
+        # looks odd
+        named = f" ({', '.join(rules)})" if rules else ""
+        table.add_row(Text("error", style="bold red"), Text(error + named, style="red"))
+    for f in rest:  # doctor's, on this sandbox (F lists them with the evidence)
         style = SEVERITY_STYLE.get(f.severity, "")
         where = f"{f.container}: " if f.container else ""
         table.add_row(Text(f.severity, style=style), Text(f"{where}{f.title} ({f.id})"))

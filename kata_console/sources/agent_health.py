@@ -105,3 +105,14 @@ class AgentHealthMeter:
                 return False  # a monitor tick that raced the VM's own stop: not news
             return self.dead(e.sandbox, e.text.removeprefix(_NOTIFY))
         return False
+
+
+def outcome_note(op: str, health: AgentHealth, containers: int) -> str | None:
+    """What "done" alone would hide after an operation the engine finished: the agent is
+    known dead. Go's Sandbox.Start calls the agent only to start containers, so a start
+    with none to start succeeds without reaching the guest at all."""
+    if health != "dead":
+        return None
+    if op == "start_sandbox" and not containers:
+        return "marked running with no container to start; its agent is unreachable (DEAD)"
+    return "its agent is unreachable (DEAD)"

@@ -90,6 +90,10 @@ class DemoSource(EngineSource):
             recorded = self._node.get(view.id)
             if recorded is not None:
                 view.network, view.shim = recorded.network, recorded.shim
+                view.recorded = ("network", "shim")
+            # where the engine keeps this sandbox on this machine (what `D` reads, what
+            # `y` copies: the recorded shim socket is not here)
+            view.facts.append(("state dir", str(self.store.root / view.id)))
         if self._host_chains is None and self.host is not None:
             self._host_chains = await self.chains()
         self.findings, self.findings_gap = shown_findings(

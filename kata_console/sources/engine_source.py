@@ -35,7 +35,7 @@ from kata_console.engine.mounts.mounttable import MountTable
 from kata_console.engine.mounts.rootfs import RootFs
 from kata_console.engine.persist.store import PersistStore
 from kata_console.engine.ports import Clock, HostView
-from kata_console.sources.agent_health import AgentHealthMeter, Measure, aged
+from kata_console.sources.agent_health import AgentHealthMeter, Measure, aged, outcome_note
 from kata_console.sources.engine_events import EngineEvents
 from kata_console.sources.engine_views import EngineViews
 from kata_console.sources.model import (
@@ -351,7 +351,10 @@ class EngineSource(EngineViews, EngineEvents):
             raise
         if not result.ok:
             raise ConsoleError(result.error or f"{op.op} failed")
-        return None
+        if op.sandbox_id not in self.sandboxes:
+            return None  # deleted: its agent is no news
+        health = self.agent_health(op.sandbox_id)[0]
+        return outcome_note(op.op, health, len(sandbox.containers))
 
     def agent_health(self, sandbox_id: str) -> Measure:
         """The agent's measured health and its evidence (deleted sandboxes too)."""

@@ -99,6 +99,9 @@ class SandboxView:
     processes: list[ProcessFacts] = field(default_factory=list)
     network: NetnsFacts | None = None
     shim: ShimFacts | None = None
+    #: which of those come from a recording shown beside live facts (the demo's node:
+    #: "network", "shim"), not from this machine: the views say so
+    recorded: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)
     #: block nodes the VM's hypervisor lists that no engine device accounts for (QEMU's
     #: `query-block`: node, file, address); None when the hypervisor cannot be asked
