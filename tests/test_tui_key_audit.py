@@ -204,6 +204,8 @@ README_EXCEPT: dict[tuple[str, str], frozenset[tuple[str, str]]] = {
     # the audit's host is a recording: "a recording has no shim to ask" (a live host's `m`
     # against a shim socket double: tests/test_tui_host.py)
     ("sandbox (host and snapshot sources)", "m"): frozenset({("host", "sandbox")}),
+    # "not offered while the list shows none, as on a plan before its first op"
+    ("sandboxes", "enter"): frozenset({("plan", "sandboxes")}),
     # "not on a host or a recording, which drive no Kata runtime"
     **{("sandboxes", key): frozenset({("host", "sandboxes")}) for key in ("s", "x", "ctrl+d")},
     **{
