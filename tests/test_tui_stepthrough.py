@@ -174,6 +174,49 @@ async def test_step_through_create_start_stop_states_in_order() -> None:
         await source.close()
 
 
+async def test_log_pane_finds_and_pauses_on_its_other_keys_there() -> None:
+    """`n` and `p` step and pause the plan wherever focus is; in the focused log pane
+    `f3` / `shift+f3` go to the next / previous match and `Z` pauses the log, and the
+    footer and `?` offer those keys there."""
+    from kata_console.screens.help import HelpScreen
+
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            for _ in range(4):
+                await step(pilot)
+            screen = view(app)
+            pane = screen.query_one(LogPane)
+            await pilot.press("l", "slash", *"step", "enter")
+            await settle(pilot)
+            matches, log = pane.buffer.matches, pane.view
+            assert len(matches) >= 2 and log.current == matches[0]
+            steps = len(source.progress.steps)
+            await pilot.press("f3")
+            assert log.current == matches[1]
+            await pilot.press("shift+f3")
+            assert log.current == matches[0]
+            await pilot.press("Z")
+            assert pane.paused and source.bus.stepper.holding
+            assert len(source.progress.steps) == steps  # none of them stepped the plan
+            await pilot.pause()
+            shown = {k.key: (k.action, k.description) for k in screen.query(FooterKey)}
+            assert shown["f3"] == ("next_match('f3')", "Next") and "n" not in shown
+            assert shown["Z"] == ("pause_view('Z')", "Pause log") and shown["p"][0] == "pause"
+            await pilot.press("Z")
+            assert not pane.paused
+            await pilot.press("question_mark")
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen)
+            ids = {row[0]: row[2] for row in help_screen.rows}
+            assert ids["f3"] == "log.next" and ids["shift+f3"] == "log.previous"
+            assert ids["Z"] == "log.pause" and ids["n"] == "stepthrough.step"
+            await pilot.press("escape")
+    finally:
+        await source.close()
+
+
 async def test_continue_pause_and_step_while_running_freely() -> None:
     app, source = plan_app(STEPTHROUGH)
     try:

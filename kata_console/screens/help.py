@@ -55,6 +55,7 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
     ]
     single = len(screen.focus_chain) < 2  # Tab has no other pane to go to
     gives_way: dict[str, tuple[int, str]] = {}  # key -> (its row, what the row says first)
+    taken = priority_keys(screen)  # the view's wherever focus is (the plan's `n`, `p`)
     for node, bindings in chain:
         for binding in bindings:
             if binding.key in gives_way and binding.id and not binding.system:
@@ -63,6 +64,8 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
                 continue
             if binding.key in seen or binding.system:
                 continue
+            if binding.key in taken and not binding.priority:
+                continue  # the view's priority binding runs it (the pane's `n` there)
             if single and binding.action in _PANE_CYCLE:
                 continue
             state = app._check_action_state(binding.action, node)
@@ -86,7 +89,6 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
     # keys of the view's other panes (they work once that pane has focus: Tab / click)
     in_chain = {id(node) for node, _ in chain}
     listed = {row.binding_id for row in rows if row.binding_id}
-    taken = priority_keys(screen)  # the view's wherever focus is (the plan's `n`, `p`)
     for widget in screen.query("*"):
         if id(widget) in in_chain or not _on_screen(widget):
             continue  # a hidden pane, a closed prompt: no focus can reach them now

@@ -37,8 +37,8 @@ class StepThroughScreen(ConsoleScreen):
     """One plan, stepped through: ops, next step, states, timeline, logs."""
 
     # The plan's keys are priority bindings: they step the plan wherever focus is (the log
-    # pane's own `n` and `p` give way on this screen), except in a text prompt, which
-    # takes printable keys first.
+    # pane's own `n` and `p` give way on this screen: its `f3` and `Z` find the next match
+    # and pause it here), except in a text prompt, which takes printable keys first.
     BINDINGS = [
         Binding("space,n", "step", "Step", id="stepthrough.step", priority=True),
         Binding("c", "continue", "Continue", id="stepthrough.continue", priority=True),
