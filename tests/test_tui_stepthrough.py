@@ -217,6 +217,48 @@ async def test_log_pane_finds_and_pauses_on_its_other_keys_there() -> None:
         await source.close()
 
 
+async def test_header_names_the_plan_once_and_parts_it_from_the_path() -> None:
+    """The plan's file is the source marker's (and the ops pane's): the breadcrumb does not
+    repeat it, so at 80 columns the marker is whole; where it is tight, a `·` parts it
+    from the path."""
+    from widgets.breadcrumb import Breadcrumb
+
+    app, source = plan_app(CRASH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            line = view(app).query_one(Breadcrumb).render().plain
+            assert line.count("agent-crash-on-start.json") == 1, line
+            assert "step-through \u203a" not in line, line  # no crumb after it
+            assert "source: plan:agent-crash-on-start.json" in line, line
+            await pilot.resize_terminal(60, 24)
+            await pilot.pause()
+            line = view(app).query_one(Breadcrumb).render().plain
+            assert "step-through \u00b7 source: \u2026" in line, line
+    finally:
+        await source.close()
+
+
+async def test_state_pane_keeps_each_badge_whole_at_80_columns() -> None:
+    """A sandbox id too long for the state pane's line breaks before its badge, never
+    between `●` and its word."""
+    app, source = plan_app(PLANS / "preconditions.json")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            await until(pilot, lambda: source.progress.finished)
+            await settle(pilot)
+            strip = view(app).query_one(StateStrip)
+            assert strip.sandbox == ("demo-preconditions", "deleted")
+            lines = strip.render().plain.splitlines()
+            assert all(len(line) <= strip.size.width for line in lines), lines
+            assert not [line for line in lines if line.rstrip().endswith("\u25cf")], lines
+            assert any(line.startswith("\u25cf deleted") for line in lines), lines
+    finally:
+        await source.close()
+
+
 async def test_continue_pause_and_step_while_running_freely() -> None:
     app, source = plan_app(STEPTHROUGH)
     try:

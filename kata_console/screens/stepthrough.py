@@ -84,7 +84,9 @@ class StepThroughScreen(ConsoleScreen):
         super().__init__()
         self.plan = plan
         self.show_durations = show_durations
-        self.crumbs = ("step-through", plan.path.name)
+        # the plan's file is named by the source marker (`source: plan:FILE`) and the ops
+        # pane's title: a crumb would say it a third time and cut the marker at 80 columns
+        self.crumbs = ("step-through",)
         #: the slow-motion timer while `c` steps slowly (None otherwise)
         self._slow: Timer | None = None
         self._shown: tuple[int, bool, bool] | None = None
