@@ -353,7 +353,8 @@ async def test_abort_asks_then_cancels_the_plan_and_stops_the_agent() -> None:
                 "skipped",
                 "skipped",
             ]
-            assert held not in [s.text for s in progress.steps]  # the held step never ran
+            # the held step never ran: the timeline says so in its place
+            assert [s.status for s in progress.steps if s.text == held] == ["not run"]
             # what the engine undid on cancellation is in the timeline, marked as rollback
             undone = [s for s in progress.steps if s.op_index == 2 and s.rollback]
             assert undone and undone[-1].text.startswith("unshare rootfs ")
@@ -372,6 +373,44 @@ async def test_abort_asks_then_cancels_the_plan_and_stops_the_agent() -> None:
     finally:
         await source.close()
     assert spawned.returncode is not None  # closing the source stopped the agent process
+
+
+async def test_abort_numbers_the_timeline_as_the_summary_counts() -> None:
+    """stepthrough.json, seven steps, abort: the held step takes its number in the
+    timeline as `not run` (no gap), the summary counts the rows and says how many ran,
+    and neither the ops table nor the log says `aborted` twice."""
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            for _ in range(7):
+                await step(pilot, "n")
+            held = source.progress.held
+            assert held is not None
+            await pilot.press("a", "y")
+            await until(pilot, lambda: source.progress.finished)
+            await settle(pilot)
+            screen = view(app)
+            steps = source.progress.steps
+            numbers = [row.step for row in steps]
+            assert sorted(numbers) == list(range(1, len(steps) + 1)), numbers
+            assert [(r.step, r.status) for r in steps if r.status == "not run"] == [
+                (held.step, "not run")
+            ]
+            timeline = screen.query_one(StepTimeline)
+            assert timeline.shown == len(steps)
+            last = timeline.get_row_at(timeline.row_count - 1)[0].plain
+            detail = screen.query_one(StepPreview).detail
+            assert f"{len(steps)} steps ({len(steps) - 1} ran)" in detail, detail
+            assert last == str(len(steps))
+            ops = screen.query_one(OpList)
+            aborted = [row.index for row in source.progress.ops if row.status == "aborted"]
+            assert ops.cell(str(aborted[0]), "result").plain.strip() == "\u25a0 aborted"
+            texts = [e.line.text.lower() for e in screen.query_one(LogPane).buffer.visible]
+            assert not [t for t in texts if "aborted aborted" in t], texts
+            assert any(t.endswith(": aborted") for t in texts), texts
+    finally:
+        await source.close()
 
 
 async def test_plan_source_headless_free_run() -> None:

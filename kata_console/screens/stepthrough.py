@@ -164,7 +164,8 @@ class StepThroughScreen(ConsoleScreen):
         if p.finished:
             if p.error:
                 return "failed", p.error, "no op ran"
-            summary = f"{p.done} of {len(p.ops)} ops ran, {p.failed} failed, {len(p.steps)} steps"
+            steps = f"{len(p.steps)} steps" + (f" ({p.ran} ran)" if p.ran < len(p.steps) else "")
+            summary = f"{p.done} of {len(p.ops)} ops ran, {p.failed} failed, {steps}"
             if p.aborted:
                 return "aborted", "", f"aborted by the operator: {summary}; the rest were skipped"
             failed = self._failed_op(p)
