@@ -48,3 +48,15 @@ async def test_help_says_ctrl_c_cancels_the_running_operation() -> None:
     assert bid == "app.cancel_op" and enabled
     assert what.startswith("Cancel the running operation") and "copy" in what
     assert any(line.startswith("^c") and "Cancel the running operation" in line for line in lines)
+
+
+async def test_help_lists_every_key_of_another_panes_binding() -> None:
+    """The log pane's pause and find-next have two keys each (`p` / `Z`, `n` / `f3`):
+    `?` on a view whose log pane is not focused lists both, as they work there."""
+    shown, _ = await _help_lines(120, 40)
+    keys: dict[str, set[str]] = {}
+    for key, _what, bid, where, _enabled in shown.rows:
+        if where == "LogPane (when focused)":
+            keys.setdefault(bid, set()).add(key)
+    assert keys["log.pause"] == {"p", "Z"}, keys
+    assert keys["log.next"] == {"n", "f3"} and keys["log.previous"] == {"N", "shift+f3"}

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kata_console.keymap import priority_keys
+from kata_console.keymap import live_bindings, priority_keys
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -88,16 +88,17 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
             )
     # keys of the view's other panes (they work once that pane has focus: Tab / click)
     in_chain = {id(node) for node, _ in chain}
-    listed = {row.binding_id for row in rows if row.binding_id}
+    # each key of an id once (the log pane's `n` and `f3`), as the keymap has moved it
+    listed = {(row.binding_id, row.key) for row in rows if row.binding_id}
     for widget in screen.query("*"):
         if id(widget) in in_chain or not _on_screen(widget):
             continue  # a hidden pane, a closed prompt: no focus can reach them now
-        for _, binding in widget._bindings:
-            if not binding.id or binding.id in listed or binding.key in taken:
+        for _, binding in live_bindings(widget):
+            if not binding.id or (binding.id, binding.key) in listed or binding.key in taken:
                 continue
             if app._check_action_state(binding.action, widget) is False:
                 continue  # not the pane's there (the step-through's `n` and `p`)
-            listed.add(binding.id)
+            listed.add((binding.id, binding.key))
             display = binding.key_display or app.get_key_display(binding)
             where = f"{type(widget).__name__} (when focused)"
             rows.append(
