@@ -54,13 +54,13 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
         (node, [b for _, b in bindings]) for node, bindings in screen._binding_chain
     ]
     single = len(screen.focus_chain) < 2  # Tab has no other pane to go to
-    gives_way: dict[str, tuple[int, str]] = {}  # key -> (its row, what the row says first)
+    gives_way: dict[str, tuple[int, str]] = {}  # key -> (its row, what that row did)
     taken = priority_keys(screen)  # the view's wherever focus is (the plan's `n`, `p`)
     for node, bindings in chain:
         for binding in bindings:
             if binding.key in gives_way and binding.id and not binding.system:
-                at, first = gives_way.pop(binding.key)
-                rows[at] = _fall_through(rows[at], first, binding, node)
+                at, nearer = gives_way.pop(binding.key)
+                rows[at] = _fall_through(rows[at], nearer, binding, node)
                 continue
             if binding.key in seen or binding.system:
                 continue
@@ -117,17 +117,17 @@ def key_entries(screen: Screen[object]) -> list[KeyEntry]:
 
 #: actions that give their key way to the next binding of the chain when they have
 #: nothing to do (Textual's copy raises SkipAction without a selection), and what the
-#: merged row says first
+#: merged row adds for them after the console's description
 GIVES_WAY = {"screen.copy_text": "with text selected: copy it"}
 
 
-def _fall_through(row: KeyEntry, first: str, binding: Binding, node: DOMNode) -> KeyEntry:
+def _fall_through(row: KeyEntry, nearer: str, binding: Binding, node: DOMNode) -> KeyEntry:
     """One row for a key two bindings share: the nearer one acts when it can, the
     console's binding (named by its id, which a keymap rebinds) otherwise. ctrl+c copies
     a selection, else cancels the running operation: `?` says both, not only the copy."""
     state = node.app._check_action_state(binding.action, node)
     return row._replace(
-        description=f"{binding.description or binding.action}; {first}",
+        description=f"{binding.description or binding.action}; {nearer}",
         binding_id=binding.id or "",
         where=type(node).__name__,
         enabled=bool(state),
