@@ -67,7 +67,9 @@ class KataConsole(Navigation, App[None]):
         Binding("T", "stepthrough", "Step-through", id="app.stepthrough", show=False),
         # while an operation runs the status line names it; otherwise it gives Textual's
         # quit hint, as ctrl+c always did (a disabled binding would swallow the key)
-        Binding("ctrl+c", "cancel_op", "Cancel op", id="app.cancel_op", show=False),
+        Binding(
+            "ctrl+c", "cancel_op", "Cancel the running operation", id="app.cancel_op", show=False
+        ),
     ]
 
     def __init__(

@@ -96,6 +96,7 @@ SHARED = frozenset(
         "invert_sort",
         "filter",
         "pause",
+        "pause_view",
         "wrap",
         "timestamps",
         "next_match",

@@ -174,6 +174,91 @@ async def test_step_through_create_start_stop_states_in_order() -> None:
         await source.close()
 
 
+async def test_log_pane_finds_and_pauses_on_its_other_keys_there() -> None:
+    """`n` and `p` step and pause the plan wherever focus is; in the focused log pane
+    `f3` / `shift+f3` go to the next / previous match and `Z` pauses the log, and the
+    footer and `?` offer those keys there."""
+    from kata_console.screens.help import HelpScreen
+
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            for _ in range(4):
+                await step(pilot)
+            screen = view(app)
+            pane = screen.query_one(LogPane)
+            await pilot.press("l", "slash", *"step", "enter")
+            await settle(pilot)
+            matches, log = pane.buffer.matches, pane.view
+            assert len(matches) >= 2 and log.current == matches[0]
+            steps = len(source.progress.steps)
+            await pilot.press("f3")
+            assert log.current == matches[1]
+            await pilot.press("shift+f3")
+            assert log.current == matches[0]
+            await pilot.press("Z")
+            assert pane.paused and source.bus.stepper.holding
+            assert len(source.progress.steps) == steps  # none of them stepped the plan
+            await pilot.pause()
+            shown = {k.key: (k.action, k.description) for k in screen.query(FooterKey)}
+            assert shown["f3"] == ("next_match('f3')", "Next") and "n" not in shown
+            assert shown["Z"] == ("pause_view('Z')", "Pause log") and shown["p"][0] == "pause"
+            await pilot.press("Z")
+            assert not pane.paused
+            await pilot.press("question_mark")
+            help_screen = app.screen
+            assert isinstance(help_screen, HelpScreen)
+            ids = {row[0]: row[2] for row in help_screen.rows}
+            assert ids["f3"] == "log.next" and ids["shift+f3"] == "log.previous"
+            assert ids["Z"] == "log.pause" and ids["n"] == "stepthrough.step"
+            await pilot.press("escape")
+    finally:
+        await source.close()
+
+
+async def test_header_names_the_plan_once_and_parts_it_from_the_path() -> None:
+    """The plan's file is the source marker's (and the ops pane's): the breadcrumb does not
+    repeat it, so at 80 columns the marker is whole; where it is tight, a `·` parts it
+    from the path."""
+    from widgets.breadcrumb import Breadcrumb
+
+    app, source = plan_app(CRASH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            line = view(app).query_one(Breadcrumb).render().plain
+            assert line.count("agent-crash-on-start.json") == 1, line
+            assert "step-through \u203a" not in line, line  # no crumb after it
+            assert "source: plan:agent-crash-on-start.json" in line, line
+            await pilot.resize_terminal(60, 24)
+            await pilot.pause()
+            line = view(app).query_one(Breadcrumb).render().plain
+            assert "step-through \u00b7 source: \u2026" in line, line
+    finally:
+        await source.close()
+
+
+async def test_state_pane_keeps_each_badge_whole_at_80_columns() -> None:
+    """A sandbox id too long for the state pane's line breaks before its badge, never
+    between `●` and its word."""
+    app, source = plan_app(PLANS / "preconditions.json")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            await until(pilot, lambda: source.progress.finished)
+            await settle(pilot)
+            strip = view(app).query_one(StateStrip)
+            assert strip.sandbox == ("demo-preconditions", "deleted")
+            lines = strip.render().plain.splitlines()
+            assert all(len(line) <= strip.size.width for line in lines), lines
+            assert not [line for line in lines if line.rstrip().endswith("\u25cf")], lines
+            assert any(line.startswith("\u25cf deleted") for line in lines), lines
+    finally:
+        await source.close()
+
+
 async def test_continue_pause_and_step_while_running_freely() -> None:
     app, source = plan_app(STEPTHROUGH)
     try:
@@ -268,7 +353,8 @@ async def test_abort_asks_then_cancels_the_plan_and_stops_the_agent() -> None:
                 "skipped",
                 "skipped",
             ]
-            assert held not in [s.text for s in progress.steps]  # the held step never ran
+            # the held step never ran: the timeline says so in its place
+            assert [s.status for s in progress.steps if s.text == held] == ["not run"]
             # what the engine undid on cancellation is in the timeline, marked as rollback
             undone = [s for s in progress.steps if s.op_index == 2 and s.rollback]
             assert undone and undone[-1].text.startswith("unshare rootfs ")
@@ -287,6 +373,44 @@ async def test_abort_asks_then_cancels_the_plan_and_stops_the_agent() -> None:
     finally:
         await source.close()
     assert spawned.returncode is not None  # closing the source stopped the agent process
+
+
+async def test_abort_numbers_the_timeline_as_the_summary_counts() -> None:
+    """stepthrough.json, seven steps, abort: the held step takes its number in the
+    timeline as `not run` (no gap), the summary counts the rows and says how many ran,
+    and neither the ops table nor the log says `aborted` twice."""
+    app, source = plan_app(STEPTHROUGH)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            for _ in range(7):
+                await step(pilot, "n")
+            held = source.progress.held
+            assert held is not None
+            await pilot.press("a", "y")
+            await until(pilot, lambda: source.progress.finished)
+            await settle(pilot)
+            screen = view(app)
+            steps = source.progress.steps
+            numbers = [row.step for row in steps]
+            assert sorted(numbers) == list(range(1, len(steps) + 1)), numbers
+            assert [(r.step, r.status) for r in steps if r.status == "not run"] == [
+                (held.step, "not run")
+            ]
+            timeline = screen.query_one(StepTimeline)
+            assert timeline.shown == len(steps)
+            last = timeline.get_row_at(timeline.row_count - 1)[0].plain
+            detail = screen.query_one(StepPreview).detail
+            assert f"{len(steps)} steps ({len(steps) - 1} ran)" in detail, detail
+            assert last == str(len(steps))
+            ops = screen.query_one(OpList)
+            aborted = [row.index for row in source.progress.ops if row.status == "aborted"]
+            assert ops.cell(str(aborted[0]), "result").plain.strip() == "\u25a0 aborted"
+            texts = [e.line.text.lower() for e in screen.query_one(LogPane).buffer.visible]
+            assert not [t for t in texts if "aborted aborted" in t], texts
+            assert any(t.endswith(": aborted") for t in texts), texts
+    finally:
+        await source.close()
 
 
 async def test_plan_source_headless_free_run() -> None:

@@ -5,7 +5,8 @@ doctor's findings by severity (sources that inspect a host), a DEMO marker for
 demonstration sources (with what runs the VMs and the guests, so a simulated part is never
 taken for a real one) and READ-ONLY when actions are refused. When the line is too narrow
 the marker takes its short form and the source name keeps its end, then goes; then the marker
-goes (the DEMO marker itself stays).
+goes (the DEMO marker itself stays). A source name right after the path is parted from it
+by ` · `, as the markers are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
+
+#: what parts the path from the source name when there is no room for more
+TIGHT = " \u00b7 "
 
 
 class Breadcrumb(Widget):
@@ -59,14 +63,19 @@ class Breadcrumb(Widget):
             # one line: a source name too long for what the path and markers leave keeps
             # its end (the file name), then goes altogether; the markers always stay
             # (after a marker of text, a `·` tells the two apart)
+            # (and `TIGHT` cells are kept between the path and the source name)
             sep = "· " if self._marker_shown(tail) else ""
-            name, space = self.source, room - tail.cell_length - len(sep)
+            name, space = self.source, room - tail.cell_length - len(sep) - len(TIGHT) + 1
             if len("source:  ") + len(name) > space:
                 keep = space - len("source: … ")
                 name = "\u2026" + name[-keep:] if keep >= 8 else ""
             if name:
                 tail = Content.assemble(tail, (f"{sep}source: {name} ", "$text-muted"))
         pad = max(1, self.size.width - head.cell_length - tail.cell_length)
+        if tail.plain.startswith("source:") and pad <= len(TIGHT):
+            # the path's last crumb and the source name would run together: a `·` as
+            # between the markers tells them apart
+            return Content.assemble(head, (TIGHT, "dim"), tail)
         return Content.assemble(head, " " * pad, tail)
 
     def _marker_shown(self, tail: Content) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 from textual import events
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input
@@ -49,6 +50,8 @@ class KeyFooter(Footer):
         if prompt is not None:  # typing goes to the prompt: only its own keys apply
             keys = [w for w in keys if w.action in prompt]
             widgets = [w for w in widgets if not isinstance(w, FooterKey) or w in keys]
+        keys = _one_per_action(keys)
+        widgets = [w for w in widgets if not isinstance(w, FooterKey) or w in keys]
         palette = [w for w in keys if w.has_class("-command-palette")]
         own = self._own_actions()
         ordered = sorted((w for w in keys if w not in palette), key=lambda w: _rank(w, own))
@@ -141,6 +144,21 @@ class KeyFooter(Footer):
         except Exception:  # not on a screen yet
             return set()
         return {b.binding.action for b in active.values() if b.node is self.screen}
+
+
+def _one_per_action(keys: list[FooterKey]) -> list[FooterKey]:
+    """The first key of each action, whatever its parameter: a pane binds each of its
+    keys with the key as parameter (the log pane's `p` and `Z`), so that a view can take
+    one of them; Textual's footer groups keys by the whole action string."""
+    seen: set[str] = set()
+    out = []
+    for key in keys:
+        _, name, _ = parse_action(key.action)
+        if name in seen:
+            continue
+        seen.add(name)
+        out.append(key)
+    return out
 
 
 #: rank (`_rank`) -> how early a key of that rank is left out (higher: earlier)

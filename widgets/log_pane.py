@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -20,7 +21,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from kata_console.keymap import keys_for, priority_keys, typed_by_focus
+from kata_console.keymap import live_bindings, priority_keys, typed_by_focus
 from kata_console.sources.model import LogLine
 from widgets.log_buffer import DEFAULT_MAX_LINES, LogBuffer
 from widgets.log_view import LogView
@@ -36,8 +37,8 @@ class LogPane(Vertical):
     | Key | Description |
     | :- | :- |
     | end | Follow (scroll to the end and stay there). |
-    | p | Pause / resume the view. |
-    | / | Find: highlight matches; n / N next / previous. |
+    | p, Z | Pause / resume the view. |
+    | / | Find: highlight matches; n / N (f3 / shift+f3) next / previous. |
     | \\\\ | Filter: hide lines that do not match. |
     | w | Wrap long lines. |
     | t | Timestamps on / off. |
@@ -47,10 +48,17 @@ class LogPane(Vertical):
 
     BINDINGS = [
         Binding("end", "follow", "Follow", id="log.follow"),
-        Binding("p", "pause", "Pause", id="log.pause"),
+        # second keys, as htop has them (Z freezes, F3 finds the next match): where a view
+        # takes `p` and `n` for itself (the step-through's plan keys) they still reach the
+        # pane, and the footer shows them there. One binding per key (the parameter says
+        # which), so a key the view takes is off alone and never falls through to the pane
+        Binding("p", "pause_view('p')", "Pause", id="log.pause"),
+        Binding("Z", "pause_view('Z')", "Pause log", id="log.pause"),
         Binding("slash", "find", "Find", id="log.find"),
-        Binding("n", "next_match", "Next", id="log.next"),
-        Binding("N", "previous_match", "Prev", id="log.previous"),
+        Binding("n", "next_match('n')", "Next", id="log.next"),
+        Binding("f3", "next_match('f3')", "Next", id="log.next"),
+        Binding("N", "previous_match('N')", "Prev", id="log.previous"),
+        Binding("shift+f3", "previous_match('shift+f3')", "Prev", id="log.previous"),
         Binding("backslash", "filter", "Filter", id="log.filter"),
         Binding("w", "wrap", "Wrap", id="log.wrap"),
         Binding("t", "timestamps", "Time", id="log.timestamps"),
@@ -171,13 +179,18 @@ class LogPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A key the pane's screen binds with priority (the step-through's `n` and `p`) is
-        the screen's on that screen: the pane neither runs nor lists it there; nor one
-        its open prompt types."""
+        the screen's on that screen: the pane's binding of that key is off (not listed,
+        and a dimmed plan key does not fall through to it) while its other key (`f3`,
+        `Z`) works; nor is a key its open prompt types offered."""
         if not self.is_attached:
             return True
         if typed_by_focus(self, action):
             return False  # its prompt has focus and types the key (`/`, `\\`)
-        mine = keys_for(self, action)
+        mine = [
+            key
+            for key, binding in live_bindings(self)
+            if parse_action(binding.action)[1:] == (action, parameters)
+        ]
         return not (mine and set(mine) <= priority_keys(self.screen))
 
     def action_follow(self) -> None:
@@ -185,7 +198,9 @@ class LogPane(Vertical):
         self.flush()
         self.view.follow_end()
 
-    def action_pause(self) -> None:
+    def action_pause_view(self, key: str = "") -> None:
+        """Not `pause`: the footer shows one key per action name, and the step-through's
+        `pause` (the plan's) would hide this one."""
         self.paused = not self.paused
         if not self.paused:
             self.flush()
@@ -198,10 +213,11 @@ class LogPane(Vertical):
         prompt = self.query_one(PromptBar)
         prompt.ask("filter", "filter (Enter: hide other lines, empty: clear)", self.buffer.filter)
 
-    def action_next_match(self) -> None:
+    def action_next_match(self, key: str = "") -> None:
+        """`key`: the binding's own key (its binding is off where the view takes it)."""
         self._jump(backwards=False)
 
-    def action_previous_match(self) -> None:
+    def action_previous_match(self, key: str = "") -> None:
         self._jump(backwards=True)
 
     def action_wrap(self) -> None:

@@ -39,10 +39,10 @@ class StateStrip(Widget):
 
     def render(self) -> Text:
         sid, state = self.sandbox
-        pieces = [Text.assemble(("sandbox ", "bold"), (sid, ""), " ", badge(state))]
-        pieces.append(Text.assemble(("agent ", "bold"), health_text(self.health)))
+        pieces = [(Text.assemble(("sandbox ", "bold"), (sid, "")), badge(state))]
+        pieces.append((Text("agent ", style="bold"), health_text(self.health)))
         for cid, cstate in self.containers:
-            pieces.append(Text.assemble((cid, "bold"), " ", badge(cstate)))
+            pieces.append((Text(cid, style="bold"), badge(cstate)))
         text, used = _lines(pieces, self.size.width)
         aside = "no containers yet"
         if not self.containers and (
@@ -52,18 +52,30 @@ class StateStrip(Widget):
         return text
 
 
-def _lines(pieces: list[Text], width: int) -> tuple[Text, int]:
-    """The pieces three spaces apart, a new line where the next one would not fit (a
-    name is never parted from its state), and the cells used on the last line."""
+def _lines(pieces: list[tuple[Text, Text]], width: int) -> tuple[Text, int]:
+    """The (name, badge) pieces three spaces apart, a new line where the next one would
+    not fit (a name is never parted from its state), and the cells used on the last line.
+    A piece wider than the line (a long sandbox id) breaks between its name and its badge,
+    never inside the badge (`●` / `deleted`)."""
     text = Text()
     used = 0
-    for piece in pieces:
+    for name, state in pieces:
+        piece = Text.assemble(name, " " if name.plain[-1:] != " " else "", state)
         if used and width > 0 and used + 3 + piece.cell_len > width:
             text.append("\n")
             used = 0
         elif used:
             text.append("   ")
             used += 3
+        if width > 0 and used + piece.cell_len > width:
+            head = name.copy()
+            head.rstrip()
+            head.truncate(width, overflow="ellipsis")  # an id longer than the line: cut
+            text.append_text(head)
+            text.append("\n")
+            text.append_text(state)
+            used = state.cell_len
+            continue
         text.append_text(piece)
         used += piece.cell_len
     return text, used

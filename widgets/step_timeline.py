@@ -52,7 +52,9 @@ def step_cells(row: StepRow, show_durations: bool = True) -> tuple[Text, ...]:
     elif row.result is not None:
         reply = row.result if len(row.result) <= REPLY_WIDTH else row.result[:REPLY_WIDTH] + "…"
         text.append(f"\n  ⇐ {reply}", style="dim")
-    result = Text(row.status or "-", style="bold red" if error else "green")
+    # the step an abort left at the gate ("not run", as the plan source says) is no success
+    style = "bold red" if error else "yellow" if row.status == "not run" else "green"
+    result = Text(row.status or "-", style=style)
     return (
         Text(str(row.step), style=base or "dim"),
         Text("-" if row.op_index is None else str(row.op_index), style=base or "dim"),

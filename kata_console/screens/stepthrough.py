@@ -37,8 +37,8 @@ class StepThroughScreen(ConsoleScreen):
     """One plan, stepped through: ops, next step, states, timeline, logs."""
 
     # The plan's keys are priority bindings: they step the plan wherever focus is (the log
-    # pane's own `n` and `p` give way on this screen), except in a text prompt, which
-    # takes printable keys first.
+    # pane's own `n` and `p` give way on this screen: its `f3` and `Z` find the next match
+    # and pause it here), except in a text prompt, which takes printable keys first.
     BINDINGS = [
         Binding("space,n", "step", "Step", id="stepthrough.step", priority=True),
         Binding("c", "continue", "Continue", id="stepthrough.continue", priority=True),
@@ -84,7 +84,9 @@ class StepThroughScreen(ConsoleScreen):
         super().__init__()
         self.plan = plan
         self.show_durations = show_durations
-        self.crumbs = ("step-through", plan.path.name)
+        # the plan's file is named by the source marker (`source: plan:FILE`) and the ops
+        # pane's title: a crumb would say it a third time and cut the marker at 80 columns
+        self.crumbs = ("step-through",)
         #: the slow-motion timer while `c` steps slowly (None otherwise)
         self._slow: Timer | None = None
         self._shown: tuple[int, bool, bool] | None = None
@@ -162,7 +164,8 @@ class StepThroughScreen(ConsoleScreen):
         if p.finished:
             if p.error:
                 return "failed", p.error, "no op ran"
-            summary = f"{p.done} of {len(p.ops)} ops ran, {p.failed} failed, {len(p.steps)} steps"
+            steps = f"{len(p.steps)} steps" + (f" ({p.ran} ran)" if p.ran < len(p.steps) else "")
+            summary = f"{p.done} of {len(p.ops)} ops ran, {p.failed} failed, {steps}"
             if p.aborted:
                 return "aborted", "", f"aborted by the operator: {summary}; the rest were skipped"
             failed = self._failed_op(p)

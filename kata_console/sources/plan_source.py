@@ -57,6 +57,10 @@ class OpRow:
     error: str | None = None
 
 
+#: the status of the step an abort left at the gate
+NOT_RUN = "not run"
+
+
 @dataclass(slots=True)
 class StepRow:
     """A finished engine step. `rollback`: it ran after an earlier step of the same op
@@ -118,9 +122,22 @@ class PlanProgress:
         return sum(1 for row in self.ops if row.status in ("ok", "failed"))
 
     def rollback_from_here(self) -> None:
-        """Mark the current op's next steps as rollback (the op was cancelled)."""
+        """Mark the current op's next steps as rollback (the op was cancelled). The step
+        held at the gate never runs: it takes its place in the timeline as `not run`, so
+        the timeline's numbers (the engine's step ids) have no gap where it was."""
+        held = self.held
+        if held is not None:
+            self.steps.append(
+                StepRow(held.step or 0, self.current, held.text, held.container, None, NOT_RUN)
+            )
+            self.held = None
         self._failed_in_op = True
         self.version += 1
+
+    @property
+    def ran(self) -> int:
+        """Steps that ran (the timeline also has the held step an abort left `not run`)."""
+        return sum(1 for row in self.steps if row.status != NOT_RUN)
 
     def apply(self, e: Event) -> None:
         """Fold one event in (called on the engine's loop: cheap, no IO)."""
