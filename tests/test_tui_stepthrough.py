@@ -240,8 +240,9 @@ async def test_header_names_the_plan_once_and_parts_it_from_the_path() -> None:
 
 
 async def test_state_pane_keeps_each_badge_whole_at_80_columns() -> None:
-    """A sandbox id too long for the state pane's line breaks before its badge, never
-    between `●` and its word."""
+    """A sandbox id too long for the state pane's line loses the word "sandbox" first,
+    so the id keeps its badge; never a line ending between `●` and its word, and the
+    pane needs no more rows than it has."""
     app, source = plan_app(PLANS / "preconditions.json")
     try:
         async with app.run_test(size=(80, 24)) as pilot:
@@ -254,7 +255,8 @@ async def test_state_pane_keeps_each_badge_whole_at_80_columns() -> None:
             lines = strip.render().plain.splitlines()
             assert all(len(line) <= strip.size.width for line in lines), lines
             assert not [line for line in lines if line.rstrip().endswith("\u25cf")], lines
-            assert any(line.startswith("\u25cf deleted") for line in lines), lines
+            assert lines[0].startswith("demo-preconditions \u25cf deleted"), lines
+            assert len(lines) <= strip.size.height, lines
     finally:
         await source.close()
 

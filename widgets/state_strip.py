@@ -6,6 +6,7 @@ every other state badge (`widgets.state_badge`), plus `deleted` for what the pla
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -39,11 +40,17 @@ class StateStrip(Widget):
 
     def render(self) -> Text:
         sid, state = self.sandbox
-        pieces = [(Text.assemble(("sandbox ", "bold"), (sid, "")), badge(state))]
+        width = self.size.width
+        # the word "sandbox" goes before the id is cut or the badge put on its own line:
+        # the pane's title and place already say what the first piece is
+        label = "sandbox "
+        if width > 0 and len(label) + cell_len(sid) + 1 + badge(state).cell_len > width:
+            label = ""
+        pieces = [(Text.assemble((label, "bold"), (sid, "")), badge(state))]
         pieces.append((Text("agent ", style="bold"), health_text(self.health)))
         for cid, cstate in self.containers:
             pieces.append((Text(cid, style="bold"), badge(cstate)))
-        text, used = _lines(pieces, self.size.width)
+        text, used = _lines(pieces, width)
         aside = "no containers yet"
         if not self.containers and (
             self.size.width <= 0 or used + 3 + len(aside) <= self.size.width

@@ -235,7 +235,8 @@ class SandboxScreen(ResourceScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_logs":  # a host has no engine log: the pane is hidden there
-            return bool(self.query_one(LogPane).display)
+            panes = self.query(LogPane)  # none while the screen composes or goes away
+            return bool(panes) and bool(panes.first().display)
         if self.gone and (action in MUTATING_ACTIONS or action == "metrics"):
             return False  # nothing left to act on: not offered
         if action == "op_create" and not self._creatable():
