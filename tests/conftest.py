@@ -3,13 +3,18 @@ the net lab real namespaces and links."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.kernellab import KernelLab, kernel_skip_reason
 from tests.netlab import NetLab, netlab_skip_reason
+
+if TYPE_CHECKING:
+    from kata_console.sources.demo_source import DemoSource
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,3 +46,17 @@ def netlab() -> Iterator[NetLab]:
 
 
 from tests.qemukit import reaper  # noqa: E402,F401 - the QEMU tests' fixture
+
+
+@pytest.fixture
+async def demo() -> AsyncIterator[DemoSource]:
+    """The embedded demo, started (its QEMU or simulated VMs and agents), closed after.
+    Imported here, not at the top: the other tests' process needs none of it."""
+    from kata_console.sources.demo_source import DemoSource
+
+    source = DemoSource()
+    try:
+        await asyncio.wait_for(source.ready(), 30)
+        yield source
+    finally:
+        await source.close()

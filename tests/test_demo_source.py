@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,16 +17,6 @@ from tests.tui_support import SIZE, make_app
 from widgets.link_table import LinkTable
 
 SNAP = "/var/lib/containerd/io.containerd.snapshotter.v1.erofs/snapshots"
-
-
-@pytest.fixture
-async def demo() -> AsyncIterator[DemoSource]:
-    source = DemoSource()
-    try:
-        await asyncio.wait_for(source.ready(), 30)
-        yield source
-    finally:
-        await source.close()
 
 
 async def test_three_sandboxes_in_different_states(demo: DemoSource) -> None:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from kata_console.app import KataConsole
 from kata_console.sources.demo_source import DemoSource
@@ -20,16 +17,6 @@ from tests.tui_support import make_app
 from widgets.breadcrumb import Breadcrumb
 from widgets.finding_detail import FindingDetail
 from widgets.host_bar import HostBar
-
-
-@pytest.fixture
-async def demo() -> AsyncIterator[DemoSource]:
-    source = DemoSource()
-    try:
-        await asyncio.wait_for(source.ready(), 30)
-        yield source
-    finally:
-        await source.close()
 
 
 async def _until(pilot, check, tries: int = 50) -> None:  # type: ignore[no-untyped-def]
