@@ -78,7 +78,7 @@ TREE_TOGGLES = frozenset({"select_cursor", "toggle_node", "toggle_expand_all"})
 #: it runs the plan to its end)
 PLAN_ORDER = ("step", "abort", "pause", "continue")
 #: actions that leave the place (a way back costs a new one): pressed after the rest
-LEAVING = frozenset({"back", "answer", "close"})
+LEAVING = frozenset({"back", "run", "cancel", "close"})
 #: actions that do the same wherever they are pressed (on the same code): judged once
 SHARED = frozenset(
     {
@@ -140,8 +140,8 @@ def rank(found: Resolved | None) -> tuple[int, int]:
         return (1, 0)
     if _plan_key(found):
         return (2, PLAN_ORDER.index(found.action))
-    if found.action in LEAVING:
-        return (3, 0)
+    if found.action in LEAVING:  # a confirmed operation changes the source: the last
+        return (3, int(found.action == "run"))
     return (0 if not found.binding.id else 1, 0)
 
 

@@ -69,3 +69,25 @@ async def test_a_table_with_no_row_shown_does_not_offer_enter() -> None:
         await pilot.press("escape")  # clears the filter: the rows and Enter are back
         await settle(pilot)
         assert "Open" in footer_keys(app)
+
+
+@pytest.mark.parametrize(
+    ("keys", "own", "size"),
+    [
+        (("question_mark",), {"Close"}, (80, 24)),
+        (("x",), {"Run it", "Cancel"}, (80, 24)),
+        (("x",), {"Run it", "Cancel"}, (120, 40)),
+    ],
+)
+async def test_a_modal_footer_lists_the_modal_keys_not_the_view_behind(
+    keys: tuple[str, ...], own: set[str], size: tuple[int, int]
+) -> None:
+    """Help and the confirmation take every key while open: the view's keys (Stop, Quit)
+    listed under them would do nothing."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+        shown = footer_keys(app)
+        assert set(shown) == own, shown

@@ -63,9 +63,10 @@ class Breadcrumb(Widget):
             # one line: a source name too long for what the path and markers leave keeps
             # its end (the file name), then goes altogether; the markers always stay
             # (after a marker of text, a `·` tells the two apart)
-            # (and `TIGHT` cells are kept between the path and the source name)
+            # (and `TIGHT` cells are kept between the path and a source name right after it)
             sep = "· " if self._marker_shown(tail) else ""
-            name, space = self.source, room - tail.cell_length - len(sep) - len(TIGHT) + 1
+            parting = len(TIGHT) - 1 if not tail.plain else 0
+            name, space = self.source, room - tail.cell_length - len(sep) - parting
             if len("source:  ") + len(name) > space:
                 keep = space - len("source: … ")
                 name = "\u2026" + name[-keep:] if keep >= 8 else ""

@@ -12,13 +12,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from widgets.key_footer import KeyFooter
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask before running an operation; dismisses with True (run) or False."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Run it", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "Cancel", id="confirm.no"),
+        # an action each: the footer lists one key per action name
+        Binding("y", "run", "Run it", id="confirm.yes"),
+        Binding("n,escape", "cancel", "Cancel", id="confirm.no"),
     ]
 
     DEFAULT_CSS = """
@@ -57,6 +60,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button("Run (y)", variant="warning", id="yes")
                 yield Button("Cancel (n)", id="no")
+        yield KeyFooter()  # over the view's: its keys do not reach through the modal
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -65,5 +69,8 @@ class ConfirmScreen(ModalScreen[bool]):
         event.stop()
         self.dismiss(event.button.id == "yes")
 
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+    def action_run(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

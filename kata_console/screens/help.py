@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from kata_console.keymap import live_bindings, priority_keys
+from widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -194,6 +195,7 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = f"keys: {self.title_text}"
             scroll.border_subtitle = "Esc closes"
             yield Static(self._table())
+        yield KeyFooter()  # over the view's: its keys do not reach through the modal
 
     def _table(self) -> Group:
         """The console's keys (with their ids), then the built-in ones (no id column),
