@@ -29,6 +29,9 @@ VIEWS: dict[str, tuple[Callable[[], App[None]], RunBefore]] = {
     "logs": (make_app, jump("logs")),
     "help": (make_app, jump("sb-web/web", "question_mark")),
     "confirm": (make_app, jump("sb-web/web", "x")),
+    "describe": (make_app, jump("sb-web", "D")),
+    "device": (make_app, jump("sb-web", "d", "enter")),
+    "jump": (make_app, jump("sandboxes", "colon", *"sb-w")),
     "stepthrough": (lambda: plan_app(STEPTHROUGH)[0], steps_then_settle("space", "space")),
 }
 
