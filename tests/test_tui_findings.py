@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
+import pytest
+
 from kata_console.app import KataConsole
 from kata_console.engine.clock import FrozenClock
 from kata_console.screens.chains import ChainsScreen
@@ -129,13 +131,22 @@ async def test_a_healthy_node_shows_no_findings_and_a_source_with_no_host_no_bad
         assert "inspects no host" in fixture.screen.query_one(FindingDetail).text
 
 
-def test_findings_view_at_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+def _findings_shot(snap_compare, size: tuple[int, int]) -> bool:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _settle(pilot)
         await pilot.press("F")
         await _settle(pilot)
 
-    assert snap_compare(_app(BROKEN), terminal_size=(80, 24), run_before=run_before)
+    return bool(snap_compare(_app(BROKEN), terminal_size=size, run_before=run_before))
+
+
+def test_findings_view_at_80x24(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert _findings_shot(snap_compare, (80, 24))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (200, 50)], ids=["120x40", "200x50"])
+def test_findings_view_at_size(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert _findings_shot(snap_compare, size)
 
 
 async def test_at_80x24_the_finding_pane_scrolls_to_its_last_evidence_line() -> None:
